@@ -1,0 +1,112 @@
+"""Builds the ASGI application from the feature packages and runs its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from rathaus import errors
+from rathaus.config import Settings
+from rathaus.db.engine import create_engine, migrate, sessionmaker
+from rathaus.media.janus.pool import JanusNode, JanusPool
+from rathaus.media.janus.supervisor import JanusSupervisor
+from rathaus.meetings import api as meetings_api
+from rathaus.meetings.registry import MeetingRegistry
+from rathaus.rooms import api as rooms_api
+from rathaus.rooms.service import RoomService
+from rathaus.web import pages
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob: mediastream:; "
+        "img-src 'self' data: blob:; style-src 'self'; script-src 'self'; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+async def start_media(settings: Settings) -> tuple[JanusPool, JanusSupervisor | None]:
+    """The managed Janus (embedded default), or the configured external nodes."""
+    supervisor = None
+    if settings.janus.managed:
+        supervisor = JanusSupervisor(
+            settings.server.data_dir,
+            binary=settings.janus.binary,
+            ice_enforce_list=settings.janus.ice_enforce_list or None,
+            nat_1_1=settings.janus.nat_1_1_mapping or None,
+            rtp_port_range=(settings.janus.rtp_port_min, settings.janus.rtp_port_max),
+        )
+        url, secret = await supervisor.start()
+        nodes = [JanusNode("managed", url, secret)]
+    else:
+        nodes = [JanusNode(n.name, n.url, n.api_secret or None) for n in settings.janus.nodes]
+    pool = JanusPool(nodes)
+    await pool.start()
+    return pool, supervisor
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.database_url)
+        await migrate(engine)
+        pool, supervisor = await start_media(settings)
+        app.state.rooms = RoomService(sessionmaker(engine), adhoc=settings.meeting.adhoc_rooms)
+        app.state.meetings = MeetingRegistry(pool, settings.meeting, settings.turn)
+        app.state.janus_supervisor = supervisor
+        try:
+            yield
+        finally:
+            await app.state.meetings.close()
+            await pool.close()
+            if supervisor is not None:
+                await supervisor.stop()
+            await engine.dispose()
+
+    # The interactive docs pages would load scripts from a CDN; the OpenAPI document is enough.
+    app = FastAPI(
+        title="Rathaus",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(errors.ClientError)
+    async def client_error(_request: Request, exc: errors.ClientError) -> JSONResponse:
+        return JSONResponse(
+            {"code": exc.code, "message": exc.message}, status_code=errors.http_status(exc)
+        )
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.get("/api/health", tags=["operations"])
+    async def health() -> dict[str, object]:
+        return {"status": "ok", "meetings": len(app.state.meetings)}
+
+    app.include_router(rooms_api.router)
+    app.include_router(meetings_api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    return app

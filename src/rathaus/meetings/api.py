@@ -1,0 +1,212 @@
+"""The signaling WebSocket: one per participant, at /ws/rooms/{room} (docs/protocol.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketState
+
+from rathaus import errors
+from rathaus.meetings import protocol as p
+from rathaus.meetings.meeting import Meeting
+from rathaus.meetings.participant import Participant
+from rathaus.meetings.ratelimit import TokenBucket
+from rathaus.meetings.registry import MeetingRegistry
+from rathaus.rooms.service import RoomService
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+JOIN_TIMEOUT = 10.0
+OUTBOX_LIMIT = 1024
+WORK_LIMIT = 256
+RATE, BURST, MAX_REFUSED = 50.0, 100.0, 200
+_CLOSE = object()
+
+
+class SocketPeer:
+    """Sends through a queue so that one slow socket never blocks a meeting."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+        self._outbox: asyncio.Queue[object] = asyncio.Queue(OUTBOX_LIMIT + 1)
+        self._closing = False
+        self.close_code = 1000
+        self._task = asyncio.get_running_loop().create_task(self._send_loop())
+
+    def send(self, frame: str) -> None:
+        if self._closing:
+            return
+        if self._outbox.qsize() >= OUTBOX_LIMIT:
+            log.warning("closing a socket that does not keep up with its messages")
+            self.close(errors.WS_CLOSE_TIMEOUT, "too slow")
+            return
+        self._outbox.put_nowait(frame)
+
+    def error(self, error: Exception, ref: str | None = None) -> None:
+        message = error.message if isinstance(error, errors.ClientError) else "internal error"
+        self.send(p.encode("error", code=errors.error_code(error), message=message, ref=ref))
+
+    def close(self, code: int, reason: str = "") -> None:
+        if not self._closing:
+            self._closing = True
+            self.close_code = code
+            self._outbox.put_nowait(_CLOSE)
+
+    async def _send_loop(self) -> None:
+        try:
+            while True:
+                item = await self._outbox.get()
+                if item is _CLOSE:
+                    if self._websocket.application_state is WebSocketState.CONNECTED:
+                        await self._websocket.close(self.close_code)
+                    return
+                assert isinstance(item, str)
+                await self._websocket.send_text(item)
+        except Exception:  # the socket is gone; the reader notices and cleans up
+            self._closing = True
+
+    async def drain(self) -> None:
+        self.close(self.close_code)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(self._task, 5)
+
+
+async def _receive(websocket: WebSocket, wait: float) -> str | int:
+    """The next text frame, or the close code when the socket closed."""
+    message = await asyncio.wait_for(websocket.receive(), wait)
+    if message["type"] == "websocket.disconnect":
+        return int(message.get("code", 1005))
+    text = message.get("text")
+    if text is None:
+        raw = message.get("bytes") or b""
+        too_big = len(raw) > p.MAX_FRAME
+        text = "x" * (p.MAX_FRAME + 1) if too_big else raw.decode("utf-8", "replace")
+    return str(text)
+
+
+@router.websocket("/ws/rooms/{slug}")
+async def meeting_socket(websocket: WebSocket, slug: str) -> None:
+    await websocket.accept()
+    peer = SocketPeer(websocket)
+    rooms: RoomService = websocket.app.state.rooms
+    registry: MeetingRegistry = websocket.app.state.meetings
+    try:
+        room = await rooms.open(slug)
+    except errors.ClientError as exc:
+        peer.error(exc)
+        peer.close(errors.ws_close_code(exc))
+        await peer.drain()
+        return
+    try:
+        joined = await _await_join(websocket, peer, registry, room)
+        if joined is not None:
+            await _serve(websocket, peer, *joined, registry.settings.keepalive_timeout)
+    finally:
+        await peer.drain()
+
+
+async def _await_join(
+    websocket: WebSocket, peer: SocketPeer, registry: MeetingRegistry, room: object
+) -> tuple[Meeting, Participant] | None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + JOIN_TIMEOUT
+    while True:
+        try:
+            frame = await _receive(websocket, max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            peer.close(errors.WS_CLOSE_PROTOCOL, "no join")
+            return None
+        if isinstance(frame, int):
+            return None
+        try:
+            message = p.parse_client_message(frame)
+            if isinstance(message, p.Ping):
+                peer.send(p.encode("pong"))
+                continue
+            if not isinstance(message, p.Join):
+                raise errors.InvalidState("join first", code="not_joined")
+            meeting = await registry.meeting(room)  # type: ignore[arg-type]
+            participant = await meeting.join(peer, message)
+            return meeting, participant
+        except errors.ClientError as exc:
+            peer.error(exc, ref=_type_of(frame))
+
+
+async def _serve(
+    websocket: WebSocket,
+    peer: SocketPeer,
+    meeting: Meeting,
+    participant: Participant,
+    keepalive_timeout: float,
+) -> None:
+    work: asyncio.Queue[p.ClientMessage] = asyncio.Queue(WORK_LIMIT)
+    worker = asyncio.get_running_loop().create_task(_work(work, peer, meeting, participant))
+    bucket = TokenBucket(RATE, BURST)
+    refused = 0
+    clean = False
+    try:
+        while True:
+            try:
+                frame = await _receive(websocket, keepalive_timeout)
+            except TimeoutError:
+                peer.close(errors.WS_CLOSE_TIMEOUT, "keepalive timeout")
+                break
+            if isinstance(frame, int):
+                clean = frame in (1000, 1001)
+                break
+            if not bucket.take() or work.full():
+                refused += 1
+                if refused > MAX_REFUSED:
+                    peer.close(errors.WS_CLOSE_RATE_LIMIT, "too many messages")
+                    break
+                if refused == 1 or refused % 50 == 0:
+                    peer.error(errors.RateLimited("too many messages; slow down"))
+                continue
+            refused = 0
+            try:
+                message = p.parse_client_message(frame)
+            except errors.ClientError as exc:
+                peer.error(exc, ref=_type_of(frame))
+                continue
+            if isinstance(message, p.Ping):
+                peer.send(p.encode("pong"))
+            else:
+                work.put_nowait(message)
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        meeting.detach(participant, peer, clean=clean)
+
+
+async def _work(
+    work: asyncio.Queue[p.ClientMessage],
+    peer: SocketPeer,
+    meeting: Meeting,
+    participant: Participant,
+) -> None:
+    """Handle one participant's messages in order, so that e.g. trickle follows its publish."""
+    while True:
+        message = await work.get()
+        try:
+            await meeting.handle(participant, message)
+        except errors.ClientError as exc:
+            peer.error(exc, ref=message.type)
+        except Exception:
+            log.exception("failed to handle a %s message", message.type)
+            peer.error(RuntimeError(), ref=message.type)
+
+
+def _type_of(frame: str) -> str | None:
+    """Best-effort message type of a frame that failed to parse, for the error's ``ref``."""
+    try:
+        data = json.loads(frame)
+    except ValueError:
+        return None
+    value = data.get("type") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and len(value) <= 32 else None

@@ -1,0 +1,61 @@
+"""A participant of a live meeting and its explicit state machine."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import secrets
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rathaus.errors import RathausError
+from rathaus.meetings.protocol import ParticipantInfo
+
+
+class Peer(Protocol):
+    """The participant's connection, as the meeting sees it (a WebSocket in production)."""
+
+    def send(self, frame: str) -> None: ...
+
+    def close(self, code: int, reason: str = "") -> None: ...
+
+
+class ParticipantState(enum.Enum):
+    JOINED = "joined"
+    DETACHED = "detached"  # connection lost; waiting for a resume within the grace period
+    LEFT = "left"
+
+
+_TRANSITIONS = {
+    ParticipantState.JOINED: {ParticipantState.DETACHED, ParticipantState.LEFT},
+    ParticipantState.DETACHED: {ParticipantState.JOINED, ParticipantState.LEFT},
+    ParticipantState.LEFT: set(),
+}
+
+
+class IllegalTransition(RathausError):
+    pass
+
+
+@dataclass(eq=False)
+class Participant:
+    name: str
+    peer: Peer | None
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
+    resume_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    audio: bool = True
+    video: bool = True
+    state: ParticipantState = ParticipantState.JOINED
+    grace_timer: asyncio.TimerHandle | None = None
+
+    def move(self, to: ParticipantState) -> None:
+        if to not in _TRANSITIONS[self.state]:
+            raise IllegalTransition(f"participant cannot go from {self.state.value} to {to.value}")
+        self.state = to
+
+    def info(self) -> ParticipantInfo:
+        return ParticipantInfo(id=self.id, name=self.name, audio=self.audio, video=self.video)
+
+    def send(self, frame: str) -> None:
+        if self.peer is not None and self.state is ParticipantState.JOINED:
+            self.peer.send(frame)

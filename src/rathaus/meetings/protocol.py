@@ -1,0 +1,191 @@
+"""The signaling codec: typed wire messages (docs/protocol.md), parsed once at the edge.
+
+Sans-IO: ``parse_client_message`` turns a frame into a typed message or raises a ClientError;
+``encode`` turns a server message into a frame.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from rathaus.errors import BadMessage, TooLarge
+
+MAX_FRAME = 64 * 1024
+MAX_SDP = 32 * 1024
+MAX_NAME = 64
+
+Kind = Literal["camera", "screen"]
+FeedId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9]+$")]
+_PC = re.compile(r"^(pub:(camera|screen)|sub:[0-9]{1,32})$")
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def clean_name(value: str) -> str:
+    """Display names: NFC, inner white space folded, no control or format characters."""
+    text = " ".join(unicodedata.normalize("NFC", value).split())
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text):
+        raise ValueError("the name contains control characters")
+    if not 1 <= len(text) <= MAX_NAME:
+        raise ValueError(f"the name must have 1 to {MAX_NAME} characters")
+    return text
+
+
+# --- client → server ------------------------------------------------------------------------------
+
+
+class Join(_Message):
+    type: Literal["join"]
+    name: str = Field(max_length=4 * MAX_NAME)
+    resume: str | None = Field(default=None, max_length=128)
+
+    @field_validator("name")
+    @classmethod
+    def _clean_name(cls, value: str) -> str:
+        return clean_name(value)
+
+
+class Publish(_Message):
+    type: Literal["publish"]
+    kind: Kind
+    sdp: str = Field(min_length=1, max_length=MAX_SDP)
+    restart: bool = False
+
+
+class Unpublish(_Message):
+    type: Literal["unpublish"]
+    kind: Kind
+
+
+class IceCandidate(_Message):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    candidate: str = Field(max_length=1024)
+    sdpMid: str | None = Field(default=None, max_length=64)
+    sdpMLineIndex: int | None = Field(default=None, ge=0, le=64)
+    usernameFragment: str | None = Field(default=None, max_length=256)
+
+
+class Trickle(_Message):
+    type: Literal["trickle"]
+    pc: str = Field(max_length=40)
+    candidate: IceCandidate | None
+
+    @field_validator("pc")
+    @classmethod
+    def _pc(cls, value: str) -> str:
+        if not _PC.match(value):
+            raise ValueError("pc must be pub:camera, pub:screen or sub:<feed>")
+        return value
+
+
+class Subscribe(_Message):
+    type: Literal["subscribe"]
+    feed: FeedId
+
+
+class Answer(_Message):
+    type: Literal["answer"]
+    feed: FeedId
+    sdp: str = Field(min_length=1, max_length=MAX_SDP)
+
+
+class Unsubscribe(_Message):
+    type: Literal["unsubscribe"]
+    feed: FeedId
+
+
+class Layer(_Message):
+    type: Literal["layer"]
+    feed: FeedId
+    substream: int = Field(ge=0, le=2)
+
+
+class Restart(_Message):
+    type: Literal["restart"]
+    feed: FeedId
+
+
+class MediaState(_Message):
+    type: Literal["media"]
+    audio: bool
+    video: bool
+
+
+class Leave(_Message):
+    type: Literal["leave"]
+
+
+class Ping(_Message):
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[
+    Join
+    | Publish
+    | Unpublish
+    | Trickle
+    | Subscribe
+    | Answer
+    | Unsubscribe
+    | Layer
+    | Restart
+    | MediaState
+    | Leave
+    | Ping,
+    Field(discriminator="type"),
+]
+_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+def parse_client_message(frame: str | bytes) -> ClientMessage:
+    if len(frame) > MAX_FRAME:
+        raise TooLarge(f"a message may have at most {MAX_FRAME} bytes")
+    try:
+        data = json.loads(frame)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadMessage("the message is not JSON") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise BadMessage("a message is a JSON object with a string field 'type'")
+    try:
+        return _client_adapter.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "message"
+        code = "invalid_name" if data["type"] == "join" and where == "name" else None
+        raise BadMessage(f"{data['type']}: {where}: {first['msg']}", code=code) from exc
+
+
+# --- server → client ------------------------------------------------------------------------------
+
+
+class ParticipantInfo(_Message):
+    id: str
+    name: str
+    audio: bool
+    video: bool
+
+
+class FeedInfo(_Message):
+    id: str
+    participant: str
+    kind: Kind
+
+
+def encode(type_: str, **fields: Any) -> str:
+    """One server frame; pydantic models among the fields are dumped as JSON objects."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, BaseModel):
+            return value.model_dump()
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return json.dumps({"type": type_, **{k: plain(v) for k, v in fields.items()}})

@@ -1,0 +1,58 @@
+"""The rules for rooms: names, link names and ad-hoc creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from rathaus.errors import BadMessage, UnknownRoom
+from rathaus.rooms import store
+from rathaus.rooms.slug import is_valid_slug, slugify
+
+MAX_NAME = 200
+
+
+@dataclass(frozen=True)
+class Room:
+    slug: str
+    name: str
+
+
+class RoomService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, adhoc: bool) -> None:
+        self._sessions = sessions
+        self._adhoc = adhoc
+
+    async def create(self, name: str, slug: str | None = None) -> Room:
+        name = " ".join(name.split())
+        if not name or len(name) > MAX_NAME or not name.isprintable():
+            raise BadMessage(f"a room name has 1 to {MAX_NAME} printable characters")
+        slug = slug or slugify(name)
+        if not is_valid_slug(slug):
+            raise BadMessage("a link name has 1 to 64 characters: a-z, 0-9 and inner hyphens")
+        async with self._sessions.begin() as session:
+            row = await store.insert_room(session, slug, name)
+            return Room(row.slug, row.name)
+
+    async def get(self, slug: str) -> Room:
+        if not is_valid_slug(slug):
+            raise UnknownRoom("no such room")
+        async with self._sessions() as session:
+            row = await store.get_room(session, slug)
+        if row is None:
+            raise UnknownRoom("no such room")
+        return Room(row.slug, row.name)
+
+    async def open(self, slug: str) -> Room:
+        """The room behind a meeting link; creates it when ad-hoc rooms are allowed."""
+        try:
+            return await self.get(slug)
+        except UnknownRoom:
+            if not self._adhoc or not is_valid_slug(slug):
+                raise
+        async with self._sessions.begin() as session:
+            row = await store.get_room(session, slug)  # another request may have won the race
+            if row is None:
+                row = await store.insert_room(session, slug, slug)
+            return Room(row.slug, row.name)

@@ -1,0 +1,249 @@
+// The meeting screen: the tile grid, the screen-share stage, the notice line and the toolbar.
+// It renders what app.js tells it and reports the user's actions through callbacks.
+
+import { Tile } from './tile.js';
+
+/** @typedef {import('./protocol.js').Participant} Participant */
+/** @typedef {import('./protocol.js').Feed} Feed */
+/** @typedef {'mic' | 'camera' | 'screen'} ToggleName */
+
+/** @param {string} id @returns {HTMLElement} */
+function byId(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el;
+}
+
+export class MeetingView {
+  constructor() {
+    this.root = byId('meeting');
+    this.grid = byId('grid');
+    this.stage = byId('stage');
+    this.stageTiles = byId('stage-tiles');
+    this.notice = byId('notice');
+    this.toolbar = byId('toolbar');
+    /** @type {Record<ToggleName, HTMLButtonElement>} */
+    this.buttons = {
+      mic: /** @type {HTMLButtonElement} */ (byId('mic-button')),
+      camera: /** @type {HTMLButtonElement} */ (byId('camera-button')),
+      screen: /** @type {HTMLButtonElement} */ (byId('screen-button')),
+    };
+    this.leaveButton = /** @type {HTMLButtonElement} */ (byId('leave-button'));
+    /** @type {Map<string, Tile>} camera tiles by participant id (own tile included) */
+    this.tiles = new Map();
+    /** @type {Map<string, Tile>} screen tiles by feed id */
+    this.screens = new Map();
+    /** @type {string | null} */
+    this.selfId = null;
+    /** @type {(feedId: string, width: number) => void} */
+    this.onTileWidth = () => {};
+    /** @type {WeakMap<Element, Tile>} */
+    this.tileOf = new WeakMap();
+    this.resizer = new ResizeObserver((entries) => {
+      for (const entry of entries) {
+        const tile = this.tileOf.get(entry.target);
+        if (tile && tile.feedId) this.onTileWidth(tile.feedId, entry.contentRect.width);
+      }
+    });
+    this.setupToolbarKeys();
+  }
+
+  /** @param {(name: ToggleName, pressed: boolean) => void} handler */
+  onToggle(handler) {
+    for (const [name, button] of Object.entries(this.buttons)) {
+      button.addEventListener('click', () => {
+        handler(/** @type {ToggleName} */ (name), button.getAttribute('aria-pressed') !== 'true');
+      });
+    }
+  }
+
+  /** @param {() => void} handler */
+  onLeave(handler) {
+    this.leaveButton.addEventListener('click', handler);
+  }
+
+  /** @param {ToggleName} name @param {boolean} pressed @param {boolean} [enabled] */
+  setToggle(name, pressed, enabled = true) {
+    const button = this.buttons[name];
+    button.setAttribute('aria-pressed', String(pressed));
+    button.disabled = !enabled;
+    this.fixTabStop();
+  }
+
+  /** @param {ToggleName} name @param {boolean} visible */
+  showToggle(name, visible) {
+    this.buttons[name].hidden = !visible;
+    this.fixTabStop();
+  }
+
+  /** Keeps exactly one usable toolbar button in the tab order. */
+  fixTabStop() {
+    const list = Array.from(this.toolbar.querySelectorAll('button')).filter((b) => !b.hidden && !b.disabled);
+    if (list.some((b) => b.tabIndex === 0)) return;
+    if (list[0]) list[0].tabIndex = 0;
+  }
+
+  /** @param {string | null} text */
+  setNotice(text) {
+    this.notice.textContent = text ?? '';
+    this.notice.hidden = !text;
+  }
+
+  // -- participants --------------------------------------------------------------------------------
+
+  /** Clears everything (before a fresh join). */
+  reset() {
+    for (const tile of [...this.tiles.values(), ...this.screens.values()]) this.dropTile(tile);
+    this.tiles.clear();
+    this.screens.clear();
+    this.updateStage();
+    this.setNotice(null);
+  }
+
+  /** @param {Participant} self @param {MediaStream | null} stream */
+  setSelf(self, stream) {
+    if (this.selfId && this.selfId !== self.id) {
+      const old = this.tiles.get(this.selfId);
+      if (old) this.dropTile(old);
+      this.tiles.delete(this.selfId);
+    }
+    this.selfId = self.id;
+    const tile = this.upsert(self, true);
+    tile.setStream(stream);
+    // Own tile first in the grid.
+    this.grid.prepend(tile.el);
+  }
+
+  /** @param {Participant} p @param {boolean} [self] @returns {Tile} */
+  upsert(p, self = false) {
+    let tile = this.tiles.get(p.id);
+    if (!tile) {
+      tile = new Tile({ participantId: p.id, name: p.name, self });
+      this.tiles.set(p.id, tile);
+      this.tileOf.set(tile.el, tile);
+      this.grid.append(tile.el);
+      this.resizer.observe(tile.el);
+      this.updateGridSize();
+    }
+    tile.setName(p.name);
+    tile.setAudioOn(p.audio);
+    tile.setVideoOn(p.video);
+    for (const screen of this.screens.values()) {
+      if (screen.participantId === p.id) screen.setName(p.name);
+    }
+    return tile;
+  }
+
+  /** @param {string} id */
+  removeParticipant(id) {
+    const tile = this.tiles.get(id);
+    if (tile) this.dropTile(tile);
+    this.tiles.delete(id);
+    for (const [feedId, screen] of [...this.screens]) {
+      if (screen.participantId === id) this.detachFeed(feedId);
+    }
+    this.updateGridSize();
+  }
+
+  /** @param {string} id @param {boolean} talking */
+  setTalking(id, talking) {
+    this.tiles.get(id)?.setTalking(talking);
+  }
+
+  // -- feeds -------------------------------------------------------------------------------------
+
+  /** @param {Feed} feed @param {MediaStream} stream */
+  attachFeed(feed, stream) {
+    if (feed.kind === 'camera') {
+      const tile = this.tiles.get(feed.participant);
+      if (!tile) return;
+      tile.setStream(stream, feed.id);
+      this.onTileWidth(feed.id, tile.el.getBoundingClientRect().width);
+      return;
+    }
+    let tile = this.screens.get(feed.id);
+    if (!tile) {
+      const owner = this.tiles.get(feed.participant);
+      tile = new Tile({ participantId: feed.participant, name: owner ? owner.name : '', kind: 'screen' });
+      this.screens.set(feed.id, tile);
+      this.stageTiles.append(tile.el);
+      this.updateStage();
+    }
+    tile.setStream(stream, feed.id);
+  }
+
+  /** @param {string} feedId */
+  detachFeed(feedId) {
+    const screen = this.screens.get(feedId);
+    if (screen) {
+      this.dropTile(screen);
+      this.screens.delete(feedId);
+      this.updateStage();
+      return;
+    }
+    for (const tile of this.tiles.values()) {
+      if (tile.feedId === feedId) tile.setStream(null);
+    }
+  }
+
+  // -- layout helpers ------------------------------------------------------------------------------
+
+  /** @param {Tile} tile */
+  dropTile(tile) {
+    this.resizer.unobserve(tile.el);
+    tile.remove();
+  }
+
+  updateStage() {
+    const sharing = this.screens.size > 0;
+    this.stage.hidden = !sharing;
+    this.root.classList.toggle('has-stage', sharing);
+  }
+
+  /** Lets CSS pick a column count: data-count on the grid (1, 2, 3-4, 5-9, many). */
+  updateGridSize() {
+    const n = this.tiles.size;
+    const bucket = n <= 1 ? '1' : n === 2 ? '2' : n <= 4 ? '4' : n <= 9 ? '9' : 'many';
+    this.grid.dataset.count = bucket;
+  }
+
+  /** Arrow keys move between toolbar buttons (one tab stop, as the ARIA toolbar pattern has it). */
+  setupToolbarKeys() {
+    const buttons = () => /** @type {HTMLButtonElement[]} */ (
+      Array.from(this.toolbar.querySelectorAll('button')).filter((b) => !b.hidden && !b.disabled));
+    const focusAt = (/** @type {number} */ index) => {
+      const list = buttons();
+      if (!list.length) return;
+      const target = list[(index + list.length) % list.length];
+      for (const b of list) b.tabIndex = b === target ? 0 : -1;
+      target.focus();
+    };
+    this.toolbar.addEventListener('keydown', (e) => {
+      const list = buttons();
+      const index = list.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
+      if (index < 0) return;
+      const moves = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: list.length - 1 };
+      if (e.key in moves) {
+        e.preventDefault();
+        focusAt(moves[/** @type {keyof typeof moves} */ (e.key)]);
+      }
+    });
+    this.toolbar.addEventListener('focusin', (e) => {
+      for (const b of buttons()) b.tabIndex = b === e.target ? 0 : -1;
+    });
+    const list = buttons();
+    list.forEach((b, i) => { b.tabIndex = i === 0 ? 0 : -1; });
+  }
+
+  /** Read-only view for the test hook. */
+  snapshot() {
+    return {
+      tiles: [...this.tiles.values()].map((tile) => ({
+        participant: tile.participantId, name: tile.name, feed: tile.feedId,
+        talking: tile.el.classList.contains('talking'),
+      })),
+      screens: [...this.screens.keys()],
+      notice: this.notice.hidden ? null : this.notice.textContent,
+    };
+  }
+}

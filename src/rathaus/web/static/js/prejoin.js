@@ -1,0 +1,222 @@
+// The pre-join screen: camera/microphone preview, device choice and the display name.
+
+import { t } from './i18n.js';
+import { normalizeName } from './protocol.js';
+
+const NAME_KEY = 'rathaus.name';
+const CAMERA_KEY = 'rathaus.camera';
+const MIC_KEY = 'rathaus.microphone';
+/** Value of the "no device" option in the selects. */
+export const NONE = 'none';
+
+/** @param {string} key @returns {string | null} */
+function load(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/** @param {string} key @param {string} value */
+function store(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // storage disabled: nothing to remember
+  }
+}
+
+/** @param {string} id @returns {HTMLElement} */
+function byId(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el;
+}
+
+/**
+ * Opens camera and microphone with the given device choices (null = default device,
+ * NONE = no device). Falls back to audio only, then video only. Never throws.
+ * @param {string | null} cameraId @param {string | null} micId
+ * @returns {Promise<MediaStream | null>}
+ */
+export async function openDevices(cameraId, micId) {
+  if (!navigator.mediaDevices?.getUserMedia) return null;
+  /** @type {MediaTrackConstraints | false} */
+  const video = cameraId === NONE ? false : {
+    width: { ideal: 1280 }, height: { ideal: 720 }, ...(cameraId ? { deviceId: { exact: cameraId } } : {}),
+  };
+  /** @type {MediaTrackConstraints | boolean} */
+  const audio = micId === NONE ? false : micId ? { deviceId: { exact: micId } } : true;
+  /** @type {MediaStreamConstraints[]} */
+  const attempts = [{ audio, video }];
+  if (audio && video) attempts.push({ audio, video: false }, { audio: false, video });
+  for (const constraints of attempts) {
+    if (!constraints.audio && !constraints.video) continue;
+    try {
+      return await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (e) {
+      console.info('rathaus: getUserMedia failed', e instanceof Error ? e.name : e);
+    }
+  }
+  return null;
+}
+
+/** Stops every track of a stream. @param {MediaStream | null} stream */
+export function stopStream(stream) {
+  for (const track of stream?.getTracks() ?? []) track.stop();
+}
+
+export class PreJoin {
+  constructor() {
+    this.root = byId('prejoin');
+    this.form = /** @type {HTMLFormElement} */ (byId('prejoin-form'));
+    this.nameInput = /** @type {HTMLInputElement} */ (byId('name-input'));
+    this.cameraSelect = /** @type {HTMLSelectElement} */ (byId('camera-select'));
+    this.micSelect = /** @type {HTMLSelectElement} */ (byId('microphone-select'));
+    this.video = /** @type {HTMLVideoElement} */ (byId('preview-video'));
+    this.previewOff = byId('preview-off');
+    this.mediaNote = byId('media-note');
+    this.error = byId('prejoin-error');
+    this.button = /** @type {HTMLButtonElement} */ (byId('join-button'));
+    /** @type {MediaStream | null} */
+    this.stream = null;
+    this.busy = false;
+    /** @type {Promise<void>} the device opening in progress (join waits for it) */
+    this.opening = Promise.resolve();
+    /** @type {(name: string, stream: MediaStream | null) => void} */
+    this.onJoin = () => {};
+
+    this.nameInput.value = load(NAME_KEY) ?? '';
+    this.form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.submit();
+    });
+    this.nameInput.addEventListener('input', () => {
+      if (this.nameInput.getAttribute('aria-invalid') === 'true') this.showError(null);
+    });
+    this.cameraSelect.addEventListener('change', () => this.reopen());
+    this.micSelect.addEventListener('change', () => this.reopen());
+  }
+
+  /** Shows the screen and starts the preview with the remembered devices. */
+  async show() {
+    this.root.hidden = false;
+    this.setBusy(false);
+    if (!this.stream) {
+      this.opening = openDevices(load(CAMERA_KEY), load(MIC_KEY)).then((stream) => {
+        this.stream = stream;
+        this.showPreview();
+      });
+      await this.opening;
+    }
+    await this.fillDeviceLists();
+    if (!this.nameInput.value) this.nameInput.focus();
+  }
+
+  hide() {
+    this.root.hidden = true;
+    this.video.srcObject = null;
+  }
+
+  /** Hands the preview stream over to the meeting (the caller owns it from now on).
+   * @returns {MediaStream | null} */
+  takeStream() {
+    const stream = this.stream;
+    this.stream = null;
+    return stream;
+  }
+
+  /** @param {string | null} text */
+  showError(text) {
+    this.error.textContent = text ?? '';
+    if (text) this.nameInput.setAttribute('aria-invalid', 'true');
+    else this.nameInput.removeAttribute('aria-invalid');
+  }
+
+  /** @param {boolean} busy */
+  setBusy(busy) {
+    this.busy = busy;
+    this.button.disabled = busy;
+    this.button.textContent = t(busy ? 'prejoin.joining' : 'prejoin.join');
+  }
+
+  async submit() {
+    if (this.busy) return;
+    const name = normalizeName(this.nameInput.value);
+    if (!name) {
+      this.showError(t(this.nameInput.value.trim() ? 'error.invalid_name' : 'prejoin.nameRequired'));
+      this.nameInput.focus();
+      return;
+    }
+    this.showError(null);
+    store(NAME_KEY, name);
+    this.setBusy(true);
+    await this.opening;
+    this.onJoin(name, this.stream);
+  }
+
+  async reopen() {
+    const cameraId = this.cameraSelect.value || null;
+    const micId = this.micSelect.value || null;
+    store(CAMERA_KEY, cameraId ?? '');
+    store(MIC_KEY, micId ?? '');
+    stopStream(this.stream);
+    this.stream = null;
+    this.opening = openDevices(cameraId, micId).then((stream) => {
+      this.stream = stream;
+      this.showPreview();
+    });
+    await this.opening;
+    await this.fillDeviceLists();
+  }
+
+  showPreview() {
+    const hasVideo = !!this.stream?.getVideoTracks().length;
+    this.video.srcObject = hasVideo ? this.stream : null;
+    this.video.hidden = !hasVideo;
+    this.previewOff.hidden = hasVideo;
+    const anyDevice = !!this.stream?.getTracks().length;
+    const noneChosen = this.cameraSelect.value === NONE && this.micSelect.value === NONE;
+    this.mediaNote.textContent = anyDevice || noneChosen ? '' : t('prejoin.mediaDenied');
+    this.mediaNote.hidden = anyDevice || noneChosen;
+  }
+
+  async fillDeviceLists() {
+    /** @type {MediaDeviceInfo[]} */
+    let devices = [];
+    try {
+      devices = (await navigator.mediaDevices?.enumerateDevices?.()) ?? [];
+    } catch {
+      devices = [];
+    }
+    const current = {
+      videoinput: this.stream?.getVideoTracks()[0]?.getSettings().deviceId ?? NONE,
+      audioinput: this.stream?.getAudioTracks()[0]?.getSettings().deviceId ?? NONE,
+    };
+    this.fill(this.cameraSelect, devices.filter((d) => d.kind === 'videoinput'), current.videoinput,
+      t('prejoin.noCamera'));
+    this.fill(this.micSelect, devices.filter((d) => d.kind === 'audioinput'), current.audioinput,
+      t('prejoin.noMicrophone'));
+  }
+
+  /**
+   * @param {HTMLSelectElement} select @param {MediaDeviceInfo[]} devices
+   * @param {string} selected @param {string} noneLabel
+   */
+  fill(select, devices, selected, noneLabel) {
+    select.replaceChildren();
+    devices.forEach((device, i) => {
+      if (!device.deviceId) return; // no permission yet: ids and labels are hidden
+      const option = document.createElement('option');
+      option.value = device.deviceId;
+      option.textContent = device.label || t('prejoin.deviceN', { n: i + 1 });
+      select.append(option);
+    });
+    const none = document.createElement('option');
+    none.value = NONE;
+    none.textContent = noneLabel;
+    select.append(none);
+    select.value = Array.from(select.options).some((o) => o.value === selected) ? selected : NONE;
+  }
+}

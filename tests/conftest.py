@@ -1,0 +1,24 @@
+"""Shared fixtures: a real Rathaus with a real, managed Janus on free loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.bot import keep_media_on_loopback
+from tests.support.server import RunningServer, running_server, test_settings
+
+
+@pytest.fixture(scope="session")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
+    """The embedded default: SQLite, and a Janus that Rathaus starts and supervises itself."""
+    keep_media_on_loopback()
+    async with running_server(test_settings(tmp_path_factory.mktemp("rathaus"))) as running:
+        yield running
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path

@@ -1,0 +1,77 @@
+"""Rathaus itself, started in the test's event loop on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from rathaus.app import create_app
+from rathaus.config import Settings, load_settings
+from tests.support.network import MEDIA_IFACE
+
+
+class _QuietServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # pytest owns the signals
+        yield
+
+
+@dataclass
+class RunningServer:
+    app: FastAPI
+    settings: Settings
+    port: int
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+
+def test_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
+    overrides: dict[str, Any] = {
+        "server": {"host": "127.0.0.1", "port": 0, "data_dir": str(data_dir)},
+        "janus": {"ice_enforce_list": MEDIA_IFACE, "rtp_port_min": 40000, "rtp_port_max": 50000},
+        "meeting": {"resume_grace": 2.0, "keepalive_timeout": 10.0},
+    }
+    for name, values in sections.items():
+        overrides[name] = {**overrides.get(name, {}), **values}
+    return load_settings(environ={}, overrides=overrides)
+
+
+@contextlib.asynccontextmanager
+async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        access_log=False,
+        ws_max_size=65 * 1024,
+        ws_ping_interval=None,
+        lifespan="on",
+    )
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the server did not start")
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield RunningServer(app, settings, port)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
