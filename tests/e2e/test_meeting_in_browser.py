@@ -1,0 +1,161 @@
+"""Two people meet in Chromium through Rathaus and a real Janus."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+from playwright.async_api import Page, expect
+
+from tests.e2e.conftest import OpenPage
+from tests.support.server import RunningServer
+
+WAIT = 20_000  # ms
+
+
+def room() -> str:
+    return f"b-{uuid.uuid4().hex[:10]}"
+
+
+async def join(open_page: OpenPage, room_name: str, name: str) -> Page:
+    page = await open_page(f"/r/{room_name}?lang=en")
+    await page.get_by_role("textbox", name="Your name").fill(name)
+    await page.get_by_role("button", name="Join meeting").click()
+    await expect(page.get_by_role("button", name="Leave meeting")).to_be_visible(timeout=WAIT)
+    return page
+
+
+async def video_is_playing(page: Page, tile_name: str) -> None:
+    """The tile's video has decoded frames and keeps advancing."""
+    video = page.get_by_role("group", name=tile_name, exact=True).locator("video")
+    await expect(video).to_have_count(1, timeout=WAIT)
+    await page.wait_for_function(
+        """(v) => v.videoWidth > 0 && v.currentTime > 0.5""",
+        arg=await video.element_handle(),
+        timeout=WAIT,
+    )
+    before = await video.evaluate("v => v.currentTime")
+    await page.wait_for_timeout(600)
+    assert await video.evaluate("v => v.currentTime") > before
+
+
+async def audio_is_heard(page: Page, tile_name: str) -> None:
+    """The remote audio track in the tile carries sound (Chromium's fake microphone beeps)."""
+    video = page.get_by_role("group", name=tile_name, exact=True).locator("video")
+    peak = await video.evaluate(
+        """async (v) => {
+            const stream = v.srcObject;
+            if (!stream || stream.getAudioTracks().length === 0) return -1;
+            const ctx = new AudioContext();
+            const analyser = ctx.createAnalyser();
+            ctx.createMediaStreamSource(stream).connect(analyser);
+            const data = new Float32Array(analyser.fftSize);
+            let peak = 0;
+            const end = performance.now() + 3000;
+            while (performance.now() < end) {
+                analyser.getFloatTimeDomainData(data);
+                for (const x of data) peak = Math.max(peak, Math.abs(x));
+                await new Promise((r) => setTimeout(r, 50));
+            }
+            await ctx.close();
+            return peak;
+        }"""
+    )
+    assert peak > 0.01, f"no sound from {tile_name}'s tile (peak {peak})"
+
+
+async def test_two_people_see_and_hear_each_other(open_page: OpenPage) -> None:
+    name = room()
+    anna = await join(open_page, name, "Anna")
+    ben = await join(open_page, name, "Ben")
+    await video_is_playing(anna, "Ben")
+    await video_is_playing(ben, "Anna")
+    await audio_is_heard(ben, "Anna")
+    await audio_is_heard(anna, "Ben")
+
+
+async def test_mute_camera_off_screen_share_and_leave_are_seen(open_page: OpenPage) -> None:
+    name = room()
+    anna = await join(open_page, name, "Anna")
+    ben = await join(open_page, name, "Ben")
+    anna_on_ben = ben.get_by_role("group", name="Anna", exact=True)
+    await video_is_playing(ben, "Anna")
+
+    microphone = anna.get_by_role("button", name="Microphone", exact=True)
+    await expect(microphone).to_have_attribute("aria-pressed", "true")
+    await microphone.click()
+    await expect(microphone).to_have_attribute("aria-pressed", "false")
+    await expect(anna_on_ben.get_by_role("img", name="Microphone muted")).to_be_visible()
+
+    camera = anna.get_by_role("button", name="Camera", exact=True)
+    await camera.click()
+    await expect(camera).to_have_attribute("aria-pressed", "false")
+    await expect(anna_on_ben).to_have_attribute("data-video", "false")
+    await camera.click()
+    await expect(anna_on_ben).to_have_attribute("data-video", "true")
+
+    share = anna.get_by_role("button", name="Share screen", exact=True)
+    await share.click()
+    await expect(share).to_have_attribute("aria-pressed", "true", timeout=WAIT)
+    await video_is_playing(ben, "Screen of Anna")
+    await share.click()
+    await expect(ben.get_by_role("group", name="Screen of Anna")).to_have_count(0, timeout=WAIT)
+
+    await anna.get_by_role("button", name="Leave meeting").click()
+    await expect(anna.get_by_role("heading", name="You left the meeting")).to_be_visible()
+    await expect(anna_on_ben).to_have_count(0, timeout=5_000)
+
+
+async def test_a_late_joiner_sees_everyone_already_there(open_page: OpenPage) -> None:
+    name = room()
+    anna = await join(open_page, name, "Anna")
+    ben = await join(open_page, name, "Ben")
+    carla = await join(open_page, name, "Carla")
+    await video_is_playing(carla, "Anna")
+    await video_is_playing(carla, "Ben")
+    await video_is_playing(anna, "Carla")
+    await expect(ben.get_by_role("group", name="Carla", exact=True)).to_have_count(1)
+
+
+async def test_german_by_default_and_keyboard_only_join(open_page: OpenPage) -> None:
+    page = await open_page(f"/r/{room()}", locale="de-DE")
+    assert await page.evaluate("document.documentElement.lang") == "de"
+    name_box = page.get_by_role("textbox", name="Ihr Name")
+    await name_box.focus()
+    await page.keyboard.type("Dora")
+    join_button = page.get_by_role("button", name="Besprechung beitreten")
+    for _ in range(10):  # tab until the join button has the focus
+        if await join_button.evaluate("b => b === document.activeElement"):
+            break
+        await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("button", name="Besprechung verlassen")).to_be_visible(
+        timeout=WAIT
+    )
+    unnamed = await page.evaluate(
+        """() => [...document.querySelectorAll('button, input, select, textarea, a[href]')]
+            .filter((el) => !el.closest('[hidden]'))
+            .filter((el) => !(el.getAttribute('aria-label') || el.textContent.trim()
+                              || (el.labels && el.labels.length) || el.title))
+            .map((el) => el.outerHTML)"""
+    )
+    assert unnamed == []
+
+
+async def test_both_pages_come_back_after_janus_dies(
+    open_page: OpenPage, server: RunningServer
+) -> None:
+    name = room()
+    anna = await join(open_page, name, "Anna")
+    ben = await join(open_page, name, "Ben")
+    await video_is_playing(anna, "Ben")
+    await video_is_playing(ben, "Anna")
+
+    os.kill(server.app.state.janus_supervisor.pid, signal.SIGKILL)
+    for page in (anna, ben):
+        await expect(page.get_by_role("status")).to_contain_text(
+            "Media service unavailable", timeout=WAIT
+        )
+    await video_is_playing(anna, "Ben")
+    await video_is_playing(ben, "Anna")
