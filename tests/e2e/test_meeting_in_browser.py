@@ -159,3 +159,46 @@ async def test_both_pages_come_back_after_janus_dies(
         )
     await video_is_playing(anna, "Ben")
     await video_is_playing(ben, "Anna")
+
+
+async def test_each_subscriber_gets_the_simulcast_layer_that_fits_its_tile(
+    open_page: OpenPage,
+) -> None:
+    name = room()
+    anna = await join(open_page, name, "Anna")
+    ben = await join(open_page, name, "Ben")
+    video = ben.get_by_role("group", name="Anna", exact=True).locator("video")
+    await video_is_playing(ben, "Anna")
+    await ben.wait_for_function(
+        "(v) => v.videoWidth >= 640", arg=await video.element_handle(), timeout=WAIT
+    )
+    await ben.set_viewport_size({"width": 360, "height": 300})  # small tiles: lowest layer
+    await ben.wait_for_function(
+        "(v) => v.videoWidth > 0 && v.videoWidth < 640",
+        arg=await video.element_handle(),
+        timeout=WAIT,
+    )
+    layers = [s["layer"] for s in (await ben.evaluate("window.rathaus.state()"))["subscriptions"]]
+    assert layers and max(layers) < 2
+    await video_is_playing(ben, "Anna")
+    await video_is_playing(anna, "Ben")  # Anna's large tile keeps the high layer of Ben
+    anna_video = anna.get_by_role("group", name="Ben", exact=True).locator("video")
+    assert await anna_video.evaluate("v => v.videoWidth") >= 640
+
+
+async def test_a_dropped_connection_resumes_as_the_same_participant(
+    open_page: OpenPage, server: RunningServer
+) -> None:
+    name = room()
+    anna = await join(open_page, name, "Anna")
+    ben = await join(open_page, name, "Ben")
+    await video_is_playing(ben, "Anna")
+    anna_id = (await anna.evaluate("window.rathaus.state()"))["participantId"]
+    meeting = server.app.state.meetings._meetings[name]
+    meeting.participants[anna_id].peer.close(4408, "test: connection lost")
+    await expect(anna.get_by_role("status")).to_contain_text("Reconnected", timeout=WAIT)
+    assert (await anna.evaluate("window.rathaus.state()"))["participantId"] == anna_id
+    await video_is_playing(ben, "Anna")
+    await video_is_playing(anna, "Ben")
+    await ben.wait_for_timeout(int(server.settings.meeting.resume_grace * 1000) + 500)
+    await expect(ben.get_by_role("group", name="Anna", exact=True)).to_have_count(1)

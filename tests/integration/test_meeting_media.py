@@ -172,7 +172,9 @@ async def test_media_comes_back_after_janus_dies(server: RunningServer) -> None:
         await anna.expect("media_unavailable", timeout=10)
         await ben.expect("media_unavailable", timeout=10)
         late = Bot(server.ws, name, "Carla")
-        await late.join()
+        assert (await late.join())["media_available"] is False
+        await late.send({"type": "publish", "kind": "camera", "sdp": "v=0"})
+        assert (await late.expect("error"))["code"] == "media_unavailable"
         await anna.expect("media_restored", timeout=30)
         await ben.expect("media_restored", timeout=30)
 

@@ -182,8 +182,14 @@ class Bot:
 
     # --- media ---------------------------------------------------------------------------------
 
-    async def publish(self, rgb: tuple[int, int, int], hz: float, kind: str = "camera") -> None:
-        pc = RTCPeerConnection(NO_ICE_SERVERS)
+    async def publish(
+        self,
+        rgb: tuple[int, int, int],
+        hz: float,
+        kind: str = "camera",
+        configuration: RTCConfiguration = NO_ICE_SERVERS,
+    ) -> None:
+        pc = RTCPeerConnection(configuration)
         self.publishers[kind] = pc
         pc.addTrack(ToneTrack(hz))
         pc.addTrack(ColourTrack(rgb))

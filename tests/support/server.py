@@ -38,7 +38,7 @@ class RunningServer:
         return f"ws://127.0.0.1:{self.port}"
 
 
-def test_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
+def server_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
     overrides: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": 0, "data_dir": str(data_dir)},
         "janus": {"ice_enforce_list": MEDIA_IFACE, "rtp_port_min": 40000, "rtp_port_max": 50000},

@@ -47,9 +47,10 @@ class SocketPeer:
             return
         self._outbox.put_nowait(frame)
 
-    def error(self, error: Exception, ref: str | None = None) -> None:
+    def error(self, error: Exception, ref: str | None = None, **context: str) -> None:
         message = error.message if isinstance(error, errors.ClientError) else "internal error"
-        self.send(p.encode("error", code=errors.error_code(error), message=message, ref=ref))
+        code = errors.error_code(error)
+        self.send(p.encode("error", code=code, message=message, ref=ref, **context))
 
     def close(self, code: int, reason: str = "") -> None:
         if not self._closing:
@@ -196,10 +197,20 @@ async def _work(
         try:
             await meeting.handle(participant, message)
         except errors.ClientError as exc:
-            peer.error(exc, ref=message.type)
+            peer.error(exc, ref=message.type, **_context(message))
         except Exception:
             log.exception("failed to handle a %s message", message.type)
-            peer.error(RuntimeError(), ref=message.type)
+            peer.error(RuntimeError(), ref=message.type, **_context(message))
+
+
+def _context(message: p.ClientMessage) -> dict[str, str]:
+    """Which feed or publication a failed request was about, so the client can tie it up."""
+    context = {}
+    for key in ("feed", "kind"):
+        value = getattr(message, key, None)
+        if isinstance(value, str):
+            context[key] = value
+    return context
 
 
 def _type_of(frame: str) -> str | None:

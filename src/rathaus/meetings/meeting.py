@@ -53,6 +53,7 @@ class Meeting:
     async def join(self, peer: Peer, message: p.Join) -> Participant:
         if self.closed:
             raise MediaUnavailable("the meeting is closing; try again")
+        resumed = bool(message.resume)
         if message.resume:
             participant = self._resume(peer, message.resume)
         else:
@@ -68,6 +69,7 @@ class Meeting:
                 "welcome",
                 self=participant.info(),
                 resume=participant.resume_token,
+            resumed=resumed,
                 participants=[o.info() for o in self._present() if o is not participant],
                 feeds=[f for f in self.media.feeds() if f.participant != participant.id],
                 ice_servers=self._ice_servers(participant.id),

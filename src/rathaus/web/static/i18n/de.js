@@ -56,7 +56,7 @@ const de = {
   'error.media_failed': 'Audio oder Video konnte nicht verbunden werden.',
   'error.unknown_room': 'Diesen Raum gibt es nicht.',
   'error.resume_failed': 'Die Sitzung konnte nicht fortgesetzt werden.',
-  'error.room_full': 'Die Besprechung ist voll.',
+  'error.meeting_full': 'Die Besprechung ist voll.',
   'error.internal': 'Interner Fehler auf dem Server.',
   'error.unknown': 'Ein unbekannter Fehler ist aufgetreten.',
 };

@@ -56,7 +56,7 @@ const en = {
   'error.media_failed': 'Audio or video could not be connected.',
   'error.unknown_room': 'This room does not exist.',
   'error.resume_failed': 'The session could not be resumed.',
-  'error.room_full': 'The meeting is full.',
+  'error.meeting_full': 'The meeting is full.',
   'error.internal': 'Internal server error.',
   'error.unknown': 'An unknown error occurred.',
 };

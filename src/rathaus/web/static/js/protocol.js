@@ -50,11 +50,11 @@
  *   | {type: 'ping'}} ClientMessage
  */
 
-/** Error codes of docs/protocol.md ("room_full" is not in the document yet; handled if it comes). */
+/** Error codes of docs/protocol.md. */
 export const ERROR_CODES = Object.freeze([
   'bad_message', 'too_large', 'rate_limited', 'not_joined', 'already_joined', 'invalid_name',
   'unknown_feed', 'media_unavailable', 'media_failed', 'unknown_room', 'resume_failed', 'internal',
-  'room_full',
+  'meeting_full',
 ]);
 
 export const MAX_NAME_LENGTH = 64;
