@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import uuid
@@ -9,6 +10,7 @@ import uuid
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import OpenPage
+from tests.support.network import MEDIA_IFACE
 from tests.support.server import RunningServer
 
 WAIT = 20_000  # ms
@@ -202,3 +204,27 @@ async def test_a_dropped_connection_resumes_as_the_same_participant(
     await video_is_playing(anna, "Ben")
     await ben.wait_for_timeout(int(server.settings.meeting.resume_grace * 1000) + 500)
     await expect(ben.get_by_role("group", name="Anna", exact=True)).to_have_count(1)
+
+
+async def test_a_short_media_network_loss_recovers_with_an_ice_restart(
+    open_page: OpenPage,
+) -> None:
+    name = room()
+    anna = await join(open_page, name, "Anna")
+    ben = await join(open_page, name, "Ben")
+    await video_is_playing(ben, "Anna")
+    await video_is_playing(anna, "Ben")
+    # Janus gathers on the test network's veth only: taking it down cuts every media path.
+    await set_link(MEDIA_IFACE, "down")
+    try:
+        await anna.wait_for_function("() => window.rathaus.state().iceRestarts > 0", timeout=WAIT)
+    finally:
+        await set_link(MEDIA_IFACE, "up")
+    await video_is_playing(ben, "Anna")
+    await video_is_playing(anna, "Ben")
+    assert (await anna.evaluate("window.rathaus.state()"))["participantId"]
+
+
+async def set_link(interface: str, state: str) -> None:
+    process = await asyncio.create_subprocess_exec("ip", "link", "set", interface, state)
+    assert await process.wait() == 0

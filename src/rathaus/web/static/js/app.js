@@ -306,6 +306,7 @@ class App {
             video: app.local?.videoOn ?? false,
             screenSharing: app.local?.screenOn ?? false,
             mediaAvailable: media?.available ?? null,
+            iceRestarts: media?.iceRestarts ?? 0,
             participants: [...app.participants.values()].map((p) => ({ ...p })),
             publishing: media?.publishing ?? {},
             subscriptions: media?.subscriptions ?? [],

@@ -11,6 +11,8 @@ import { msg, substreamForWidth } from './protocol.js';
 /** @typedef {import('./protocol.js').WelcomeMessage} WelcomeMessage */
 
 /** Simulcast as Janus expects it: rid h/m/l, full, half and quarter resolution. */
+const ICE_DISCONNECTED_RESTART_MS = 4000;
+
 const SIMULCAST_ENCODINGS = Object.freeze([
   { rid: 'h', active: true, maxBitrate: 900000 },
   { rid: 'm', active: true, maxBitrate: 300000, scaleResolutionDownBy: 2 },
@@ -67,6 +69,8 @@ export class MediaSession extends EventTarget {
     this.selfId = null;
     this.available = true;
     this.closed = false;
+    /** ICE restarts asked for so far (shown in the test hook). */
+    this.iceRestarts = 0;
     /** @type {Map<FeedKind, Publisher>} */
     this.publishers = new Map();
     /** @type {Map<string, Subscriber>} by feed id */
@@ -324,9 +328,18 @@ export class MediaSession extends EventTarget {
       if (peer.signalled) this.signaling.send(msg.trickle(label, candidate));
       else peer.pendingCandidates.push(candidate);
     });
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let disconnectedTimer;
     pc.addEventListener('iceconnectionstatechange', () => {
       console.info(`rathaus: ${label} ICE ${pc.iceConnectionState}`);
+      clearTimeout(disconnectedTimer);
       if (pc.iceConnectionState === 'failed') this.restartPeer(label);
+      // "failed" takes Chromium ~30 s; a path that stays "disconnected" this long is restarted.
+      if (pc.iceConnectionState === 'disconnected') {
+        disconnectedTimer = setTimeout(() => {
+          if (pc.iceConnectionState === 'disconnected') this.restartPeer(label);
+        }, ICE_DISCONNECTED_RESTART_MS);
+      }
     });
     return peer;
   }
@@ -341,6 +354,7 @@ export class MediaSession extends EventTarget {
   /** ICE restart of one peer connection, by label. @param {string} label */
   restartPeer(label) {
     if (this.closed || !this.available || this.signaling.status !== 'joined') return; // resync() retries
+    this.iceRestarts += 1;
     if (label.startsWith('pub:')) {
       const pub = this.publishers.get(/** @type {FeedKind} */ (label.slice(4)));
       if (!pub || pub.restartPending) return;
@@ -383,6 +397,7 @@ export class MediaSession extends EventTarget {
   snapshot() {
     return {
       available: this.available,
+      iceRestarts: this.iceRestarts,
       publishing: Object.fromEntries(
         [...this.publishers].map(([kind, p]) => [kind, p.pc.connectionState]),
       ),
