@@ -228,3 +228,11 @@ async def test_a_short_media_network_loss_recovers_with_an_ice_restart(
 async def set_link(interface: str, state: str) -> None:
     process = await asyncio.create_subprocess_exec("ip", "link", "set", interface, state)
     assert await process.wait() == 0
+
+
+async def test_english_when_the_browser_prefers_it(open_page: OpenPage) -> None:
+    page = await open_page(f"/r/{room()}", locale="en-GB")
+    assert await page.evaluate("document.documentElement.lang") == "en"
+    await expect(page.get_by_role("button", name="Join meeting")).to_be_visible()
+    forced = await open_page(f"/r/{room()}?lang=de", locale="en-GB")
+    await expect(forced.get_by_role("button", name="Besprechung beitreten")).to_be_visible()

@@ -187,3 +187,17 @@ async def test_media_comes_back_after_janus_dies(server: RunningServer) -> None:
     finally:
         await anna.close()
         await ben.close()
+
+
+async def test_the_active_speaker_is_announced(server: RunningServer) -> None:
+    name = room()
+    anna, ben = Bot(server.ws, name, "Anna"), Bot(server.ws, name, "Ben")
+    try:
+        await ben.join()
+        await anna.join()
+        await anna.publish(RED, 440)  # a loud, steady tone: Janus's audio levels say "talking"
+        talking = await ben.expect("talking", timeout=15, talking=True)
+        assert talking["participant"] == anna.welcome["self"]["id"]
+    finally:
+        await anna.close()
+        await ben.close()
