@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.bot import keep_media_on_loopback
-from tests.support.server import RunningServer, running_server, test_settings
+from tests.support.postgres import PostgresUnavailable, start_cluster
+from tests.support.server import RunningServer, running_server, server_settings
 
 
 @pytest.fixture(scope="session")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
     """The embedded default: SQLite, and a Janus that Rathaus starts and supervises itself."""
     keep_media_on_loopback()
-    async with running_server(test_settings(tmp_path_factory.mktemp("rathaus"))) as running:
+    async with running_server(server_settings(tmp_path_factory.mktemp("rathaus"))) as running:
         yield running
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster for the session: ``postgresql+asyncpg://…/rathaus_test``."""
+    try:
+        cluster = start_cluster()
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield cluster.url
+    finally:
+        cluster.destroy()

@@ -11,6 +11,7 @@ from typing import Any
 
 from rathaus.config import Settings, load_settings
 from rathaus.errors import ConfigError, RathausError
+from rathaus.logs import DropClientAddresses, configure_logging
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -39,6 +40,8 @@ def serve(args: argparse.Namespace) -> int:
         log_level="info",
         lifespan="on",
     )
+    if not settings.server.access_log:  # after uvicorn.Config, which sets up its loggers
+        logging.getLogger("uvicorn.error").addFilter(DropClientAddresses())
     server = uvicorn.Server(config)
 
     async def run() -> None:
@@ -117,10 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     args = build_parser().parse_args(argv)
+    # `serve` logs what it does; `admin` and `doctor` print their result and, on an error, the one
+    # line below, without Alembic's INFO lines about each migration step.
+    configure_logging(level=logging.INFO if args.command == "serve" else logging.WARNING)
     try:
         result: int = args.handler(args)
         return result

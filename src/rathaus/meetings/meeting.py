@@ -69,7 +69,7 @@ class Meeting:
                 "welcome",
                 self=participant.info(),
                 resume=participant.resume_token,
-            resumed=resumed,
+                resumed=resumed,
                 participants=[o.info() for o in self._present() if o is not participant],
                 feeds=[f for f in self.media.feeds() if f.participant != participant.id],
                 ice_servers=self._ice_servers(participant.id),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from rathaus.errors import BadMessage, UnknownRoom
+from rathaus.errors import BadMessage, Conflict, UnknownRoom
 from rathaus.rooms import store
 from rathaus.rooms.slug import is_valid_slug, slugify
 
@@ -51,8 +51,12 @@ class RoomService:
         except UnknownRoom:
             if not self._adhoc or not is_valid_slug(slug):
                 raise
-        async with self._sessions.begin() as session:
-            row = await store.get_room(session, slug)  # another request may have won the race
-            if row is None:
+        try:
+            async with self._sessions.begin() as session:
                 row = await store.insert_room(session, slug, slug)
-            return Room(row.slug, row.name)
+                return Room(row.slug, row.name)
+        except Conflict:
+            # Another request created it between our read and our insert. Our insert failed only
+            # once that transaction had committed (PostgreSQL's unique index and SQLite's write
+            # lock make it wait), so a fresh read, in a new transaction, finds the room.
+            return await self.get(slug)

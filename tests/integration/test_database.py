@@ -1,0 +1,125 @@
+"""Migrations and the room service against both databases: SQLite (a file) and real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from rathaus.db.engine import create_engine, migrate, sessionmaker
+from rathaus.errors import BadMessage, Conflict, UnknownRoom
+from rathaus.rooms.service import Room, RoomService
+
+_numbers = itertools.count(1)
+
+
+async def _fresh_postgres_database(session_url: str) -> tuple[str, str]:
+    """A new, empty database in the session's cluster: (SQLAlchemy URL, its name)."""
+    url = make_url(session_url)
+    name = f"rathaus_test_{next(_numbers)}"
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, database=url.database
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database of each kind, disposed afterwards."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'rathaus.db'}"
+    else:
+        url, _ = await _fresh_postgres_database(request.getfixturevalue("postgres_url"))
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def migrated(engine: AsyncEngine) -> AsyncEngine:
+    await migrate(engine)
+    return engine
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_migrations_create_the_schema_and_run_twice(engine: AsyncEngine) -> None:
+    await migrate(engine)
+    await migrate(engine)  # a second start finds the schema up to date
+    async with engine.connect() as connection:
+        assert {"rooms", "alembic_version"} <= await connection.run_sync(_tables)
+        version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        count = await connection.scalar(text("SELECT count(*) FROM alembic_version"))
+    assert version == "0001" and count == 1
+
+
+async def test_create_and_get_a_room(migrated: AsyncEngine) -> None:
+    rooms = RoomService(sessionmaker(migrated), adhoc=False)
+    created = await rooms.create("  Bezirksausschuss   Süd ")
+    assert created == Room("bezirksausschuss-sued", "Bezirksausschuss Süd")
+    assert await rooms.get("bezirksausschuss-sued") == created
+    assert await rooms.open("bezirksausschuss-sued") == created
+    named = await rooms.create("Stadtrat", "stadtrat-2024")
+    assert await rooms.get("stadtrat-2024") == named
+
+
+async def test_a_second_room_with_the_same_link_name_is_a_conflict(migrated: AsyncEngine) -> None:
+    rooms = RoomService(sessionmaker(migrated), adhoc=True)
+    await rooms.create("Team")
+    with pytest.raises(Conflict, match="'team' exists already"):
+        await rooms.create("Team")
+    with pytest.raises(Conflict):
+        await rooms.create("Anderes Team", "team")
+    assert await rooms.get("team") == Room("team", "Team")  # the first one is untouched
+
+
+async def test_unknown_rooms(migrated: AsyncEngine) -> None:
+    strict = RoomService(sessionmaker(migrated), adhoc=False)
+    for slug in ("nobody-made-this", "Not A Slug", ""):
+        with pytest.raises(UnknownRoom):
+            await strict.get(slug)
+        with pytest.raises(UnknownRoom):
+            await strict.open(slug)
+    with pytest.raises(UnknownRoom):  # ad-hoc rooms still need a valid link name
+        await RoomService(sessionmaker(migrated), adhoc=True).open("Not A Slug")
+    with pytest.raises(BadMessage):
+        await strict.create("ok", "Not A Slug")
+
+
+async def test_adhoc_open_creates_the_room_once(migrated: AsyncEngine) -> None:
+    rooms = RoomService(sessionmaker(migrated), adhoc=True)
+    first = await rooms.open("kaffeerunde")
+    assert first == Room("kaffeerunde", "kaffeerunde")
+    assert await rooms.open("kaffeerunde") == first
+    assert await rooms.get("kaffeerunde") == first
+    with pytest.raises(Conflict):
+        await rooms.create("Kaffeerunde")
+
+
+async def test_concurrent_adhoc_open_yields_one_room(migrated: AsyncEngine) -> None:
+    rooms = RoomService(sessionmaker(migrated), adhoc=True)
+    for round_ in range(3):  # a few rounds: the race window is small
+        slug = f"gleichzeitig-{round_}"
+        opened = await asyncio.wait_for(asyncio.gather(*(rooms.open(slug) for _ in range(10))), 30)
+        assert opened == [Room(slug, slug)] * 10
+        async with migrated.connect() as connection:
+            count = await connection.scalar(
+                text("SELECT count(*) FROM rooms WHERE slug = :slug"), {"slug": slug}
+            )
+        assert count == 1
