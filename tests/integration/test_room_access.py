@@ -13,11 +13,19 @@ from tests.support.server import RunningServer, running_server, server_settings
 
 
 @pytest.fixture
-async def closed_server(server: RunningServer, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    """A second Rathaus without ad-hoc rooms, on the first one's Janus as an external node."""
+async def closed_server(
+    server: RunningServer, tmp_path: Path, postgres_url: str
+) -> AsyncIterator[RunningServer]:
+    """A second Rathaus without ad-hoc rooms, on PostgreSQL, and on the first one's Janus as an
+    external node."""
     supervisor = server.app.state.janus_supervisor
     node = {"name": "shared", "url": supervisor.url, "api_secret": supervisor.api_secret}
-    settings = server_settings(tmp_path, meeting={"adhoc_rooms": False}, janus={"nodes": [node]})
+    settings = server_settings(
+        tmp_path,
+        meeting={"adhoc_rooms": False},
+        janus={"nodes": [node]},
+        database={"url": postgres_url},
+    )
     async with running_server(settings) as running:
         yield running
 
