@@ -81,9 +81,9 @@ class MeetingSettings(_Section):
     adhoc_rooms: bool = True
     max_participants: int = Field(200, ge=2, le=2000)
     # Seconds a participant whose connection dropped stays in the meeting, waiting to resume.
-    resume_grace: float = Field(10.0, ge=0, le=600)
+    resume_grace: float = Field(5.0, ge=0, le=600)
     # Seconds of silence after which a WebSocket counts as dead.
-    keepalive_timeout: float = Field(15.0, ge=2, le=600)
+    keepalive_timeout: float = Field(10.0, ge=2, le=600)
 
 
 class Settings(_Section):

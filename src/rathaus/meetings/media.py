@@ -29,6 +29,7 @@ from rathaus.meetings.protocol import FeedInfo, Kind
 log = logging.getLogger(__name__)
 
 VIDEOROOM = "janus.plugin.videoroom"
+_JANUS_FAILURES = (JanusUnavailable, JanusError, JanusProtocolError)
 RESTORE_INTERVAL = 1.0
 
 
@@ -96,7 +97,7 @@ class MeetingMedia:
         """Place the meeting on a node now; if none is reachable, keep trying in the background."""
         try:
             await self._ensure()
-        except (JanusUnavailable, JanusError) as exc:
+        except _JANUS_FAILURES as exc:
             log.warning("media service unavailable at meeting start: %s", exc)
             self._mark_lost()
 
@@ -108,6 +109,7 @@ class MeetingMedia:
                 raise MediaUnavailable("the meeting has ended")
             client = self._pool.pick()
             self._pool.acquire(client)
+            session = None
             try:
                 session = await client.create_session()
                 admin = await session.attach(VIDEOROOM)
@@ -116,6 +118,9 @@ class MeetingMedia:
                 await admin.detach()
             except BaseException:
                 self._pool.release(client)
+                if session is not None:
+                    with contextlib.suppress(*_JANUS_FAILURES):
+                        await session.destroy()
                 raise
             self._remove_listener = client.add_listener(on_down=self._on_node_down)
             self._client, self._session, self._room = client, session, room
@@ -148,7 +153,7 @@ class MeetingMedia:
             await asyncio.sleep(RESTORE_INTERVAL)
             try:
                 await self._ensure()
-            except (JanusUnavailable, JanusError):
+            except _JANUS_FAILURES:
                 continue
             self._lost = False
             self._listener.media_restored()
@@ -212,7 +217,7 @@ class MeetingMedia:
         if pub.up:
             pub.up = False
             await self._feed_gone(pub.feed_id)
-        with contextlib.suppress(JanusUnavailable, JanusError):
+        with contextlib.suppress(*_JANUS_FAILURES):
             await pub.handle.detach()
 
     def _on_publisher_event(self, pub: _Publication, event: object) -> None:
@@ -284,7 +289,7 @@ class MeetingMedia:
     async def _drop_subscription(self, sub: _Subscription) -> None:
         if self._subscriptions.get((sub.participant, sub.feed_id)) is sub:
             del self._subscriptions[(sub.participant, sub.feed_id)]
-        with contextlib.suppress(JanusUnavailable, JanusError):
+        with contextlib.suppress(*_JANUS_FAILURES):
             await sub.handle.detach()
 
     def _on_subscriber_event(self, sub: _Subscription, event: object) -> None:
@@ -326,13 +331,12 @@ class MeetingMedia:
         self._closed = True
         if self._restore_task is not None:
             self._restore_task.cancel()
-        session, client, room = self._session, self._client, self._room
+        session, room = self._session, self._room
         self._forget_node()
         if session is None:
             return
-        with contextlib.suppress(JanusUnavailable, JanusError):
+        with contextlib.suppress(*_JANUS_FAILURES):
             admin = await session.attach(VIDEOROOM)
             await videoroom.destroy_room(admin, room)
-        with contextlib.suppress(JanusUnavailable, JanusError):
+        with contextlib.suppress(*_JANUS_FAILURES):
             await session.destroy()
-        del client

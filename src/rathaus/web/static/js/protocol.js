@@ -59,8 +59,8 @@ export const ERROR_CODES = Object.freeze([
 
 export const MAX_NAME_LENGTH = 64;
 export const PING_INTERVAL_MS = 5000;
-/** The server closes a socket silent for 15 s; we treat a server silent that long as dead. */
-export const SILENCE_TIMEOUT_MS = 15000;
+/** The server closes a socket silent for 10 s; we treat a server silent that long as dead. */
+export const SILENCE_TIMEOUT_MS = 10000;
 
 // ---------------------------------------------------------------------------------------------
 // Client → server constructors
