@@ -43,7 +43,8 @@ unit: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	./scripts/install-debian-packages.sh $(TEST_DEBS)
-	$(BIN)/python bench/join.py
+	./scripts/in-test-network.sh $(BIN)/python bench/join.py
+	./scripts/in-test-network.sh $(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -417,7 +417,11 @@ export class Signaling extends EventTarget {
       this.selfId = message.self.id;
       this.everJoined = true;
       this.attempt = 0;
+      // Media first (subscriptions start at once), then the status event that redraws the UI.
+      this.status = 'joined';
+      this.dispatchEvent(new CustomEvent('welcome', { detail: message }));
       this.setStatus({ status: 'joined', resumed });
+      return;
     } else if (message.type === 'error') {
       console.warn(`rathaus: server error ${message.code} (ref ${message.ref ?? '-'}): ${message.message}`);
       if (message.code === 'resume_failed' && this.resuming) {
