@@ -12,6 +12,7 @@ from starlette.websockets import WebSocketState
 
 from rathaus import errors
 from rathaus.meetings import protocol as p
+from rathaus.meetings.lanes import Lanes
 from rathaus.meetings.meeting import Meeting
 from rathaus.meetings.participant import Participant
 from rathaus.meetings.ratelimit import TokenBucket
@@ -23,7 +24,7 @@ router = APIRouter()
 
 JOIN_TIMEOUT = 10.0
 OUTBOX_LIMIT = 1024
-WORK_LIMIT = 256
+MAX_LANES, LANE_DEPTH = 64, 64
 RATE, BURST, MAX_REFUSED = 50.0, 100.0, 200
 _CLOSE = object()
 
@@ -145,8 +146,16 @@ async def _serve(
     participant: Participant,
     keepalive_timeout: float,
 ) -> None:
-    work: asyncio.Queue[p.ClientMessage] = asyncio.Queue(WORK_LIMIT)
-    worker = asyncio.get_running_loop().create_task(_work(work, peer, meeting, participant))
+    async def handle(message: p.ClientMessage) -> None:
+        try:
+            await meeting.handle(participant, message)
+        except errors.ClientError as exc:
+            peer.error(exc, ref=message.type, **_context(message))
+        except Exception:
+            log.exception("failed to handle a %s message", message.type)
+            peer.error(RuntimeError(), ref=message.type, **_context(message))
+
+    lanes: Lanes[p.ClientMessage] = Lanes(handle, max_lanes=MAX_LANES, depth=LANE_DEPTH)
     bucket = TokenBucket(RATE, BURST)
     refused = 0
     clean = False
@@ -160,47 +169,42 @@ async def _serve(
             if isinstance(frame, int):
                 clean = frame in (1000, 1001)
                 break
-            if not bucket.take() or work.full():
-                refused += 1
-                if refused > MAX_REFUSED:
-                    peer.close(errors.WS_CLOSE_RATE_LIMIT, "too many messages")
-                    break
-                if refused == 1 or refused % 50 == 0:
-                    peer.error(errors.RateLimited("too many messages; slow down"))
-                continue
-            refused = 0
-            try:
-                message = p.parse_client_message(frame)
-            except errors.ClientError as exc:
-                peer.error(exc, ref=_type_of(frame))
-                continue
-            if isinstance(message, p.Ping):
-                peer.send(p.encode("pong"))
-            else:
-                work.put_nowait(message)
+            message: p.ClientMessage | None = None
+            if bucket.take():
+                try:
+                    message = p.parse_client_message(frame)
+                except errors.ClientError as exc:
+                    peer.error(exc, ref=_type_of(frame))
+                    continue
+                if isinstance(message, p.Ping):
+                    peer.send(p.encode("pong"))
+                    continue
+                if lanes.submit(_lane_of(message), message):
+                    refused = 0
+                    continue
+            refused += 1
+            if refused > MAX_REFUSED:
+                peer.close(errors.WS_CLOSE_RATE_LIMIT, "too many messages")
+                break
+            if refused == 1 or refused % 50 == 0:
+                peer.error(errors.RateLimited("too many messages; slow down"))
     finally:
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        await lanes.close()
         meeting.detach(participant, peer, clean=clean)
 
 
-async def _work(
-    work: asyncio.Queue[p.ClientMessage],
-    peer: SocketPeer,
-    meeting: Meeting,
-    participant: Participant,
-) -> None:
-    """Handle one participant's messages in order, so that e.g. trickle follows its publish."""
-    while True:
-        message = await work.get()
-        try:
-            await meeting.handle(participant, message)
-        except errors.ClientError as exc:
-            peer.error(exc, ref=message.type, **_context(message))
-        except Exception:
-            log.exception("failed to handle a %s message", message.type)
-            peer.error(RuntimeError(), ref=message.type, **_context(message))
+def _lane_of(message: p.ClientMessage) -> str:
+    """Messages about one peer connection share a lane; the rest share the control lane."""
+    match message:
+        case p.Publish(kind=kind) | p.Unpublish(kind=kind):
+            return f"pub:{kind}"
+        case p.Trickle(pc=pc):
+            return pc
+        case p.Subscribe(feed=feed) | p.Answer(feed=feed) | p.Unsubscribe(feed=feed):
+            return f"sub:{feed}"
+        case p.Layer(feed=feed) | p.Restart(feed=feed):
+            return f"sub:{feed}"
+    return "control"
 
 
 def _context(message: p.ClientMessage) -> dict[str, str]:

@@ -135,6 +135,17 @@ class Meeting:
     # --- messages of a joined participant --------------------------------------------------------
 
     async def handle(self, participant: Participant, message: p.ClientMessage) -> None:
+        if participant.state is ParticipantState.LEFT:
+            return
+        try:
+            await self._dispatch(participant, message)
+        finally:
+            if participant.state is ParticipantState.LEFT:
+                # The participant left while Janus was answering this request: whatever the
+                # request created on Janus must go too.
+                await self.media.remove_participant(participant.id)
+
+    async def _dispatch(self, participant: Participant, message: p.ClientMessage) -> None:
         pid = participant.id
         match message:
             case p.Ping():
