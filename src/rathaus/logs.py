@@ -14,5 +14,6 @@ class DropClientAddresses(logging.Filter):
 
 def configure_logging(*, level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The websockets library logs connection details at INFO; keep it to warnings.
-    logging.getLogger("websockets").setLevel(logging.WARNING)
+    # The websockets library logs connection details at INFO, Alembic every migration step.
+    for noisy in ("websockets", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
