@@ -213,3 +213,17 @@ def test_serve_runs_and_stops_cleanly(
     # Data minimisation: no client address, no participant name in the log.
     assert '"WebSocket' not in log and "Logged Nowhere" not in log
     assert janus_processes(data) == [], "the managed Janus outlived rathaus serve"
+
+
+@needs_janus
+def test_the_managed_janus_dies_with_a_killed_rathaus(
+    serve: tuple[subprocess.Popen[str], Path, int],
+) -> None:
+    proc, data, _ = serve
+    assert len(janus_processes(data)) == 1
+    proc.kill()  # no chance to clean up: the kernel must end Janus (PR_SET_PDEATHSIG)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while janus_processes(data) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert janus_processes(data) == [], "the managed Janus outlived a killed rathaus"

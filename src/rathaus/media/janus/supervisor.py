@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import secrets
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from rathaus.errors import JanusUnavailable
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 logger = logging.getLogger(__name__)
 
 LIB_DIR = Path("/usr/lib/x86_64-linux-gnu/janus")
@@ -257,6 +259,7 @@ class JanusSupervisor:
                 stdout=fd,
                 stderr=fd,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         finally:
             os.close(fd)
@@ -345,3 +348,10 @@ def _close_transport(proc: asyncio.subprocess.Process) -> None:
     transport = getattr(proc, "_transport", None)
     if transport is not None:
         transport.close()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends Janus SIGTERM when Rathaus dies, even by SIGKILL,
+    so that no managed Janus outlives its supervisor."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
