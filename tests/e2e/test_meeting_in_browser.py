@@ -7,6 +7,7 @@ import os
 import signal
 import uuid
 
+import httpx
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import OpenPage
@@ -236,3 +237,13 @@ async def test_english_when_the_browser_prefers_it(open_page: OpenPage) -> None:
     await expect(page.get_by_role("button", name="Join meeting")).to_be_visible()
     forced = await open_page(f"/r/{room()}?lang=de", locale="en-GB")
     await expect(forced.get_by_role("button", name="Besprechung beitreten")).to_be_visible()
+
+
+async def test_the_page_shows_the_rooms_name(open_page: OpenPage, server: RunningServer) -> None:
+    slug = room()
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        created = await http.post("/api/rooms", json={"name": "Ausschuss <Süd>", "slug": slug})
+        assert created.status_code == 201
+    page = await open_page(f"/r/{slug}?lang=en")
+    await expect(page.get_by_text("Ausschuss <Süd>", exact=False)).to_be_visible()
+    assert "Ausschuss <Süd>" in await page.title()

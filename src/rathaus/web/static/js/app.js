@@ -37,8 +37,8 @@ class App {
     setLanguage(detectLanguage(location.search, navigator.languages ?? [navigator.language]));
     translate(document);
     this.room = roomFromPath();
-    document.title = t('page.title', { room: this.room });
-    byId('room-name').textContent = t('prejoin.room', { room: this.room });
+    this.showRoomName(this.room);
+    this.loadRoomName();
 
     this.statusEl = byId('status');
     this.leftEl = byId('left');
@@ -287,6 +287,24 @@ class App {
   }
 
   // -- test hook ---------------------------------------------------------------------------------
+
+  /** @param {string} name */
+  showRoomName(name) {
+    document.title = t('page.title', { room: name });
+    byId('room-name').textContent = t('prejoin.room', { room: name });
+  }
+
+  /** The room's display name, e.g. "Bezirksausschuss Süd" for /r/bezirksausschuss-sued. */
+  async loadRoomName() {
+    try {
+      const response = await fetch(`/api/rooms/${encodeURIComponent(this.room)}`);
+      if (!response.ok) return;
+      const body = await response.json();
+      if (body && typeof body.name === 'string') this.showRoomName(body.name);
+    } catch {
+      // the link name stays shown
+    }
+  }
 
   installHook() {
     const app = this;
