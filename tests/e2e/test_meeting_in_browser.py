@@ -102,6 +102,9 @@ async def test_mute_camera_off_screen_share_and_leave_are_seen(open_page: OpenPa
     await share.click()
     await expect(share).to_have_attribute("aria-pressed", "true", timeout=WAIT)
     await video_is_playing(ben, "Screen of Anna")
+    screen_box = await ben.get_by_role("group", name="Screen of Anna").bounding_box()
+    camera_box = await anna_on_ben.bounding_box()
+    assert screen_box and camera_box and screen_box["width"] > 1.5 * camera_box["width"]
     await share.click()
     await expect(ben.get_by_role("group", name="Screen of Anna")).to_have_count(0, timeout=WAIT)
 
@@ -247,3 +250,12 @@ async def test_the_page_shows_the_rooms_name(open_page: OpenPage, server: Runnin
     page = await open_page(f"/r/{slug}?lang=en")
     await expect(page.get_by_text("Ausschuss <Süd>", exact=False)).to_be_visible()
     assert "Ausschuss <Süd>" in await page.title()
+
+
+async def test_a_closed_tab_disappears_at_once(open_page: OpenPage) -> None:
+    name = room()
+    anna = await join(open_page, name, "Anna")
+    ben = await join(open_page, name, "Ben")
+    await expect(ben.get_by_role("group", name="Anna", exact=True)).to_have_count(1, timeout=WAIT)
+    await anna.context.close()
+    await expect(ben.get_by_role("group", name="Anna", exact=True)).to_have_count(0, timeout=3_000)

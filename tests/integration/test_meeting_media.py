@@ -201,3 +201,22 @@ async def test_the_active_speaker_is_announced(server: RunningServer) -> None:
     finally:
         await anna.close()
         await ben.close()
+
+
+async def test_a_flood_of_messages_is_refused_and_then_closed(server: RunningServer) -> None:
+    name = room()
+    flood, ben = Bot(server.ws, name, "Flood"), Bot(server.ws, name, "Ben")
+    try:
+        await ben.join()
+        await flood.join()
+        assert flood.ws is not None
+        for _ in range(400):
+            await flood.send({"type": "media", "audio": True, "video": True})
+        assert (await flood.expect("error"))["code"] == "rate_limited"
+        await asyncio.wait_for(flood.ws.wait_closed(), 10)
+        assert flood.ws.close_code == 4429
+        await ben.send({"type": "ping"})  # everyone else is served as before
+        await ben.expect("pong")
+    finally:
+        await flood.close()
+        await ben.close()
