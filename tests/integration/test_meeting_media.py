@@ -210,7 +210,7 @@ async def test_a_flood_of_messages_is_refused_and_then_closed(server: RunningSer
         await ben.join()
         await flood.join()
         assert flood.ws is not None
-        for _ in range(400):
+        for _ in range(1000):
             await flood.send({"type": "media", "audio": True, "video": True})
         assert (await flood.expect("error"))["code"] == "rate_limited"
         await asyncio.wait_for(flood.ws.wait_closed(), 10)

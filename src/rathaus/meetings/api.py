@@ -22,10 +22,12 @@ from rathaus.rooms.service import RoomService
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-JOIN_TIMEOUT = 10.0
+JOIN_TIMEOUT = 10.0  # seconds from the last ping before `join`
+MAX_PREJOIN = 3600.0  # a socket that pings but never joins is closed after this
 OUTBOX_LIMIT = 1024
 MAX_LANES, LANE_DEPTH = 64, 64
-RATE, BURST, MAX_REFUSED = 50.0, 100.0, 200
+RATE, BURST = 50.0, 100.0  # messages per second, and saved up
+MAX_REFUSED, PATIENCE_RATE = 200.0, 5.0  # refusals tolerated, and forgiven per second
 _CLOSE = object()
 
 
@@ -116,7 +118,8 @@ async def _await_join(
     websocket: WebSocket, peer: SocketPeer, registry: MeetingRegistry, room: object
 ) -> tuple[Meeting, Participant] | None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + JOIN_TIMEOUT
+    opened = loop.time()
+    deadline = opened + JOIN_TIMEOUT
     while True:
         try:
             frame = await _receive(websocket, max(0.0, deadline - loop.time()))
@@ -127,8 +130,9 @@ async def _await_join(
             return None
         try:
             message = p.parse_client_message(frame)
-            if isinstance(message, p.Ping):
+            if isinstance(message, p.Ping):  # a page may open its socket before joining
                 peer.send(p.encode("pong"))
+                deadline = min(loop.time() + JOIN_TIMEOUT, opened + MAX_PREJOIN)
                 continue
             if not isinstance(message, p.Join):
                 raise errors.InvalidState("join first", code="not_joined")
@@ -157,6 +161,8 @@ async def _serve(
 
     lanes: Lanes[p.ClientMessage] = Lanes(handle, max_lanes=MAX_LANES, depth=LANE_DEPTH)
     bucket = TokenBucket(RATE, BURST)
+    # Refused messages drain the patience; a client that keeps on flooding is disconnected.
+    patience = TokenBucket(PATIENCE_RATE, MAX_REFUSED)
     refused = 0
     clean = False
     try:
@@ -180,12 +186,11 @@ async def _serve(
                     peer.send(p.encode("pong"))
                     continue
                 if lanes.submit(_lane_of(message), message):
-                    refused = 0
                     continue
-            refused += 1
-            if refused > MAX_REFUSED:
+            if not patience.take():
                 peer.close(errors.WS_CLOSE_RATE_LIMIT, "too many messages")
                 break
+            refused += 1
             if refused == 1 or refused % 50 == 0:
                 peer.error(errors.RateLimited("too many messages; slow down"))
     finally:

@@ -2,7 +2,7 @@
 // and wires Signaling (protocol.js) and MediaSession (media.js) to the views.
 
 import { detectLanguage, errorText, setLanguage, t, translate, language } from './i18n.js';
-import { Signaling, msg } from './protocol.js';
+import { Signaling, msg, preconnect } from './protocol.js';
 import { MediaSession } from './media.js';
 import { PreJoin } from './prejoin.js';
 import { MeetingView } from './meeting.js';
@@ -39,6 +39,7 @@ class App {
     this.room = roomFromPath();
     this.showRoomName(this.room);
     this.loadRoomName();
+    preconnect(Signaling.urlFor(this.room));
 
     this.statusEl = byId('status');
     this.leftEl = byId('left');

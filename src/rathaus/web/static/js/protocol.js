@@ -265,6 +265,35 @@ function backoffDelay(attempt) {
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
+/** @type {{ws: WebSocket, url: string, timer: ReturnType<typeof setInterval>} | null} */
+let warm = null;
+
+/**
+ * Opens the signaling socket while the pre-join screen shows (pinging, not joined), so that
+ * "Join meeting" costs one message instead of a connection set-up. The first Signaling for the
+ * same URL adopts it. @param {string} url
+ */
+export function preconnect(url) {
+  const ws = new WebSocket(url);
+  const timer = setInterval(() => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg.ping()));
+  }, PING_INTERVAL_MS);
+  ws.addEventListener('close', () => {
+    clearInterval(timer);
+    if (warm && warm.ws === ws) warm = null;
+  });
+  warm = { ws, url, timer };
+}
+
+/** @param {string} url @returns {WebSocket | null} the pre-opened socket, if open */
+function adoptWarmSocket(url) {
+  if (!warm || warm.url !== url || warm.ws.readyState !== WebSocket.OPEN) return null;
+  const { ws, timer } = warm;
+  clearInterval(timer);
+  warm = null;
+  return ws;
+}
+
 /**
  * One signaling WebSocket with keepalive, resume and reconnect. Server messages are dispatched
  * as CustomEvents named after their `type` (detail = the typed message); status changes as
@@ -375,15 +404,18 @@ export class Signaling extends EventTarget {
   }
 
   open() {
-    const ws = new WebSocket(this.url);
+    const adopted = adoptWarmSocket(this.url);
+    const ws = adopted ?? new WebSocket(this.url);
     this.ws = ws;
-    ws.addEventListener('open', () => {
+    const onOpen = () => {
       if (this.ws !== ws) return;
       this.resuming = this.resumeToken !== null;
       this.rawSend(msg.join(this.name, this.resumeToken ?? undefined));
       this.lastReceived = Date.now();
       this.startTimers();
-    });
+    };
+    if (adopted) onOpen();
+    else ws.addEventListener('open', onOpen);
     ws.addEventListener('message', (e) => {
       if (this.ws !== ws) return;
       this.lastReceived = Date.now();
