@@ -12,6 +12,7 @@ import { msg, substreamForWidth } from './protocol.js';
 
 /** Simulcast as Janus expects it: rid h/m/l, full, half and quarter resolution. */
 const ICE_DISCONNECTED_RESTART_MS = 4000;
+const PUBLISH_DELAY_MAX_MS = 500;
 
 const SIMULCAST_ENCODINGS = Object.freeze([
   { rid: 'h', active: true, maxBitrate: 900000 },
@@ -71,6 +72,10 @@ export class MediaSession extends EventTarget {
     this.closed = false;
     /** ICE restarts asked for so far (shown in the test hook). */
     this.iceRestarts = 0;
+    /** First subscriptions still to answer before the camera is published. */
+    this.awaitingAnswers = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.publishTimer = undefined;
     /** @type {Map<FeedKind, Publisher>} */
     this.publishers = new Map();
     /** @type {Map<string, Subscriber>} by feed id */
@@ -191,6 +196,7 @@ export class MediaSession extends EventTarget {
         sub.answered = true;
         this.markSignalled(peer);
         this.flushLayer(sub);
+        this.answeredOne();
       }
     });
   }
@@ -261,7 +267,33 @@ export class MediaSession extends EventTarget {
     for (const id of [...this.subscribers.keys()]) if (!known.has(id)) this.closeSubscriber(id);
     if (resumed) this.resync();
     for (const feed of m.feeds) this.addFeed(feed);
-    if (!resumed) this.publishAll();
+    if (!resumed) this.publishAfterReceiving(m.feeds.length);
+  }
+
+  /**
+   * Receive first: a joiner sees the others sooner when its own publication (three simulcast
+   * encodings to set up) does not compete for the CPU with the first subscriptions. Publishes
+   * once those are answered, or after PUBLISH_DELAY_MAX_MS at the latest.
+   * @param {number} subscriptions
+   */
+  publishAfterReceiving(subscriptions) {
+    clearTimeout(this.publishTimer);
+    this.awaitingAnswers = subscriptions;
+    if (subscriptions === 0) {
+      this.publishAll();
+      return;
+    }
+    this.publishTimer = setTimeout(() => this.answeredOne(true), PUBLISH_DELAY_MAX_MS);
+  }
+
+  /** @param {boolean} [timeUp] */
+  answeredOne(timeUp = false) {
+    if (this.awaitingAnswers <= 0) return;
+    this.awaitingAnswers = timeUp ? 0 : this.awaitingAnswers - 1;
+    if (this.awaitingAnswers === 0) {
+      clearTimeout(this.publishTimer);
+      this.publishAll();
+    }
   }
 
   /** After a resume: finish what the lost socket interrupted, restart ICE that failed meanwhile. */
