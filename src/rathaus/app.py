@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from rathaus import errors
+from rathaus.accounts import api as accounts_api
+from rathaus.accounts.service import AccountService
 from rathaus.config import Settings
 from rathaus.db.engine import create_engine, migrate, sessionmaker
 from rathaus.media.janus.pool import JanusNode, JanusPool
@@ -63,7 +65,13 @@ def create_app(settings: Settings) -> FastAPI:
         engine = create_engine(settings.database_url)
         await migrate(engine)
         pool, supervisor = await start_media(settings)
-        app.state.rooms = RoomService(sessionmaker(engine), adhoc=settings.meeting.adhoc_rooms)
+        sessions = sessionmaker(engine)
+        app.state.accounts = AccountService(sessions, settings.accounts)
+        app.state.rooms = RoomService(
+            sessions,
+            adhoc=settings.meeting.adhoc_rooms,
+            accounts_configured=app.state.accounts.accounts_configured,
+        )
         app.state.meetings = MeetingRegistry(pool, settings.meeting, settings.turn)
         app.state.janus_supervisor = supervisor
         try:
@@ -105,6 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def health() -> dict[str, object]:
         return {"status": "ok", "meetings": len(app.state.meetings)}
 
+    app.include_router(accounts_api.router)
     app.include_router(rooms_api.router)
     app.include_router(meetings_api.router)
     app.include_router(pages.router)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rathaus import admin as admin_commands
 from rathaus.config import Settings, load_settings
 from rathaus.errors import ConfigError, RathausError
 from rathaus.logs import DropClientAddresses, configure_logging
@@ -60,24 +61,8 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def admin(args: argparse.Namespace) -> int:
-    from rathaus.db.engine import create_engine, migrate, sessionmaker
-    from rathaus.rooms.service import RoomService
-
-    settings = _settings(args)
-
-    async def create_room() -> str:
-        settings.server.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(settings.database_url)
-        try:
-            await migrate(engine)
-            room = await RoomService(sessionmaker(engine), adhoc=False).create(args.name, args.slug)
-            return room.slug
-        finally:
-            await engine.dispose()
-
-    slug = asyncio.run(create_room())
-    print(f"Room created: /r/{slug}")
-    return 0
+    result: int = args.admin_handler(_settings(args), args)
+    return result
 
 
 def doctor(args: argparse.Namespace) -> int:
@@ -105,13 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     with_server_options(p_serve, listen=True)
     p_serve.set_defaults(handler=serve)
 
-    p_admin = commands.add_parser("admin", help="administration")
-    admin_commands = p_admin.add_subparsers(dest="admin_command", required=True)
-    p_room = admin_commands.add_parser("create-room", help="create a room")
-    p_room.add_argument("name", help="the room's name, e.g. 'Bezirksausschuss 3'")
-    p_room.add_argument("--slug", help="the link name (default: derived from the name)")
-    with_server_options(p_room, listen=False)
-    p_room.set_defaults(handler=admin)
+    p_admin = commands.add_parser("admin", help="rooms and accounts")
+    p_admin.set_defaults(handler=admin)
+    admin_commands.add_commands(
+        p_admin.add_subparsers(dest="admin_command", required=True),
+        lambda sub: with_server_options(sub, listen=False),
+    )
 
     p_doctor = commands.add_parser("doctor", help="check the installation and say what is wrong")
     with_server_options(p_doctor, listen=True)

@@ -10,9 +10,18 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from rathaus.errors import ConfigError
 
@@ -77,13 +86,145 @@ class TurnSettings(_Section):
 
 
 class MeetingSettings(_Section):
-    # Opening /r/<name> creates the room if it does not exist yet.
-    adhoc_rooms: bool = True
+    # Opening /r/<name> creates the room if it does not exist yet. Unset: only as long as no
+    # account exists and no sign-in (OIDC, LDAP) is configured.
+    adhoc_rooms: bool | None = None
     max_participants: int = Field(200, ge=2, le=2000)
     # Seconds a participant whose connection dropped stays in the meeting, waiting to resume.
     resume_grace: float = Field(5.0, ge=0, le=600)
     # Seconds of silence after which a WebSocket counts as dead.
     keepalive_timeout: float = Field(10.0, ge=2, le=600)
+
+
+class AccountSettings(_Section):
+    # How long a sign-in lasts, in hours.
+    session_hours: float = Field(12.0, gt=0, le=24 * 90)
+    # Failed sign-ins per user name (and per address) before a temporary lockout.
+    max_failures: int = Field(5, ge=1, le=100)
+    lockout_seconds: float = Field(300.0, ge=1, le=86400)
+
+
+class LdapSettings(_Section):
+    """Sign-in against an LDAP directory or Active Directory (off while ``url`` is empty)."""
+
+    # ldap://host:389 or ldaps://host:636; empty turns LDAP sign-in off.
+    url: str = ""
+    # Upgrade an ldap:// connection with StartTLS (refused if the server does not offer it).
+    start_tls: bool = False
+    # PEM file of the CA(s) to trust for ldaps:// or StartTLS; empty means the system's CAs.
+    ca_file: str = ""
+    # Check the server's certificate and host name. Turn off only for tests.
+    tls_verify: bool = True
+    # The service account that searches for users; both empty means an anonymous search.
+    bind_dn: str = ""
+    bind_password: SecretStr = SecretStr("")
+    # Where users are searched (whole subtree), e.g. "ou=people,dc=example,dc=org".
+    base_dn: str = ""
+    # {username} is replaced by the escaped user name.
+    # AD: (&(objectClass=user)(sAMAccountName={username}))
+    user_filter: str = "(&(objectClass=person)(uid={username}))"
+    username_attribute: str = "uid"  # AD: sAMAccountName
+    display_name_attribute: str = "cn"  # AD: displayName
+    email_attribute: str = "mail"
+    # A stable, never reused id: entryUUID (OpenLDAP), objectGUID (AD). Empty: the DN.
+    id_attribute: str = "entryUUID"
+    # Groups from an attribute of the user's entry that lists group DNs (memberOf); empty: none.
+    group_attribute: str = "memberOf"
+    # Or from a group search; {dn} is replaced by the user's escaped DN,
+    # e.g. "(&(objectClass=groupOfNames)(member={dn}))". Empty: no group search.
+    group_filter: str = ""
+    # Where groups are searched; empty means base_dn.
+    group_base_dn: str = ""
+    # The attribute that names a found group.
+    group_name_attribute: str = "cn"
+    # Seconds for connecting and for each answer.
+    timeout: float = Field(5.0, gt=0, le=60)
+
+    @field_validator("url")
+    @classmethod
+    def _ldap_url(cls, value: str) -> str:
+        if value and not value.lower().startswith(("ldap://", "ldaps://")):
+            raise ValueError("an LDAP URL must start with ldap:// or ldaps://")
+        return value
+
+    @field_validator("user_filter")
+    @classmethod
+    def _user_placeholder(cls, value: str) -> str:
+        if "{username}" not in value:
+            raise ValueError("the user filter must contain {username}")
+        return value
+
+    @field_validator("group_filter")
+    @classmethod
+    def _group_placeholder(cls, value: str) -> str:
+        if value and "{dn}" not in value:
+            raise ValueError("the group filter must contain {dn}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LdapSettings:
+        if self.start_tls and self.url.lower().startswith("ldaps://"):
+            raise ValueError("start_tls is for ldap:// URLs; ldaps:// is TLS from the start")
+        if self.bind_dn and not self.bind_password.get_secret_value():
+            raise ValueError(
+                "bind_password is needed with bind_dn (an empty one binds anonymously)"
+            )
+        if self.url and not self.base_dn:
+            raise ValueError("base_dn is needed to search for users")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
+class OidcSettings(_Section):
+    """Sign-in with an OpenID Connect provider (authorization code flow with PKCE)."""
+
+    # The provider's issuer URL exactly as its discovery document states it; empty: OIDC is off.
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    # How Rathaus authenticates itself at the provider's token endpoint.
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post"] = (
+        "client_secret_basic"
+    )
+    scopes: str = "openid profile email"
+    # The ID token claim that names the user (fallbacks: email, then sub).
+    username_claim: str = "preferred_username"
+    # The ID token claim that lists the user's groups (a list of strings, or one string).
+    groups_claim: str = "groups"
+    # Seconds for each request to the provider (discovery, keys, token).
+    timeout: float = Field(10.0, gt=0, le=120)
+    # Seconds a started sign-in may take before its callback is refused.
+    login_timeout: float = Field(600.0, ge=10, le=3600)
+    # Seconds of clock difference to the provider tolerated when checking the ID token's times.
+    clock_skew: float = Field(60.0, ge=0, le=600)
+
+    @field_validator("issuer")
+    @classmethod
+    def _secure_issuer(cls, value: str) -> str:
+        if not value:
+            return value
+        url = urlsplit(value)
+        loopback = url.hostname in ("127.0.0.1", "::1", "localhost")
+        if url.scheme != "https" and not (url.scheme == "http" and loopback):
+            raise ValueError("an OIDC issuer must be an https:// URL (http:// only on loopback)")
+        if url.query or url.fragment:
+            raise ValueError("an OIDC issuer has no query or fragment")
+        return value
+
+    @model_validator(mode="after")
+    def _client_registered(self) -> OidcSettings:
+        if self.issuer and not (self.client_id and self.client_secret.get_secret_value()):
+            raise ValueError("client_id and client_secret are needed with an OIDC issuer")
+        if "openid" not in self.scopes.split():
+            raise ValueError('the OIDC scopes must include "openid"')
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer)
 
 
 class Settings(_Section):
@@ -92,6 +233,9 @@ class Settings(_Section):
     janus: JanusSettings = JanusSettings()
     turn: TurnSettings = TurnSettings()
     meeting: MeetingSettings = MeetingSettings()
+    accounts: AccountSettings = AccountSettings()
+    oidc: OidcSettings = OidcSettings()
+    ldap: LdapSettings = LdapSettings()
 
     @property
     def database_url(self) -> str:

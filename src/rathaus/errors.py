@@ -73,6 +73,17 @@ class MediaFailed(ClientError):
     status = 502
 
 
+class AuthenticationFailed(ClientError):
+    """A sign-in was refused; the message never says whether the user exists."""
+
+    code = "authentication_failed"
+    status = 401
+
+
+class IdentityUnavailable(RathausError):
+    """The identity provider or directory cannot be reached."""
+
+
 class ConfigError(RathausError):
     """The configuration is invalid; raised at start-up with a plain-words message."""
 

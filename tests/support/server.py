@@ -42,7 +42,8 @@ def server_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
     overrides: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": 0, "data_dir": str(data_dir)},
         "janus": {"ice_enforce_list": MEDIA_IFACE, "rtp_port_min": 40000, "rtp_port_max": 50000},
-        "meeting": {"resume_grace": 2.0, "keepalive_timeout": 10.0},
+        # Ad-hoc rooms explicitly on: tests that add accounts use a server of their own.
+        "meeting": {"resume_grace": 2.0, "keepalive_timeout": 10.0, "adhoc_rooms": True},
     }
     for name, values in sections.items():
         overrides[name] = {**overrides.get(name, {}), **values}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
+from rathaus.accounts.api import accounts, require_member
 from rathaus.rooms.service import MAX_NAME, Room, RoomService
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -32,7 +33,11 @@ def _rooms(request: Request) -> RoomService:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_room(body: CreateRoom, request: Request) -> RoomOut:
-    return RoomOut.of(await _rooms(request).create(body.name, body.slug))
+    """Members create rooms and own them; without accounts (embedded default) anyone may."""
+    owner_id = None
+    if await accounts(request).accounts_configured():
+        owner_id = (await require_member(request)).user.id
+    return RoomOut.of(await _rooms(request).create(body.name, body.slug, owner_id))
 
 
 @router.get("/{slug}")

@@ -15,8 +15,10 @@ async def get_room(session: AsyncSession, slug: str) -> RoomRow | None:
     return result.scalar_one_or_none()
 
 
-async def insert_room(session: AsyncSession, slug: str, name: str) -> RoomRow:
-    row = RoomRow(slug=slug, name=name)
+async def insert_room(
+    session: AsyncSession, slug: str, name: str, owner_id: int | None = None
+) -> RoomRow:
+    row = RoomRow(slug=slug, name=name, owner_id=owner_id)
     session.add(row)
     try:
         await session.flush()

@@ -1,0 +1,66 @@
+"""Temporary lockout after repeated failed attempts (sign-in, room passwords).
+
+Kept in memory: failures per key (a user name, a room, an address) within a window; a key with
+too many failures is locked for a while. Addresses are used here only, never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import deque
+
+log = logging.getLogger(__name__)
+
+
+class Throttle:
+    def __init__(
+        self,
+        what: str,
+        *,
+        max_failures: int,
+        window: float,
+        lockout: float,
+        max_keys: int = 100_000,
+    ) -> None:
+        self._what = what
+        self._max = max_failures
+        self._window = window
+        self._lockout = lockout
+        self._max_keys = max_keys
+        self._failures: dict[str, deque[float]] = {}
+        self._locked_until: dict[str, float] = {}
+
+    def locked(self, *keys: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        return any(self._locked_until.get(key, 0.0) > now for key in keys)
+
+    def failed(self, *keys: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if len(self._failures) > self._max_keys:  # bounded memory under a spray of names
+            self._failures.clear()
+        for key in keys:
+            failures = self._failures.setdefault(key, deque())
+            failures.append(now)
+            while failures and failures[0] <= now - self._window:
+                failures.popleft()
+            if len(failures) >= self._max and self._locked_until.get(key, 0.0) <= now:
+                self._locked_until[key] = now + self._lockout
+                failures.clear()
+                log.warning(
+                    "%s locked for %d s after %d failed attempts (key %s)",
+                    self._what,
+                    self._lockout,
+                    self._max,
+                    _pseudonym(key),
+                )
+
+    def succeeded(self, *keys: str) -> None:
+        for key in keys:
+            self._failures.pop(key, None)
+
+
+def _pseudonym(key: str) -> str:
+    """A short stable hash: lockouts can be correlated in the log without naming anyone."""
+    return hashlib.sha256(key.encode()).hexdigest()[:10]
