@@ -61,6 +61,62 @@ def assert_one_plain_line(text: str, *expected: str) -> None:
 # --- admin ---------------------------------------------------------------------------------------
 
 
+def test_user_administration(tmp_path: Path) -> None:
+    data = ("--data-dir", str(tmp_path / "data"))
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rathaus",
+            "admin",
+            "create-user",
+            "Anna",
+            "--display-name",
+            "Anna Schmidt",
+            "--password-stdin",
+            *data,
+        ],
+        cwd=tmp_path,
+        env=_environment(),
+        input="a long enough secret\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout == "User created: anna (member)\n"
+    assert "a long enough secret" not in created.stdout + created.stderr
+
+    weak = subprocess.run(
+        [sys.executable, "-m", "rathaus", "admin", "create-user", "ben", "--password-stdin", *data],
+        cwd=tmp_path,
+        env=_environment(),
+        input="short\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert weak.returncode == 2
+    assert_one_plain_line(weak.stderr, "at least 10 characters")
+    no_terminal = rathaus(tmp_path, "admin", "create-user", "ben", *data)  # stdin is not a tty
+    assert_one_plain_line(no_terminal.stderr, "--password-stdin")
+    assert rathaus(tmp_path, "admin", "create-user", "carl", "--no-password", *data).returncode == 0
+
+    granted = rathaus(tmp_path, "admin", "grant-admin", "anna", *data)
+    assert granted.stdout == "anna is now an administrator\n"
+    listed = rathaus(tmp_path, "admin", "list-users", *data)
+    assert listed.stdout.splitlines() == [
+        "anna\tadministrator\tlocal\tAnna Schmidt",
+        "carl\tmember\tlocal\tcarl",
+    ]
+    assert rathaus(tmp_path, "admin", "delete-user", "carl", *data).returncode == 0
+    missing = rathaus(tmp_path, "admin", "delete-user", "carl", *data)
+    assert missing.returncode == 2
+    assert_one_plain_line(missing.stderr, "no user 'carl'")
+
+
 def test_create_room_prints_the_link_and_refuses_a_duplicate(tmp_path: Path) -> None:
     create = ("admin", "create-room", "Bezirksausschuss Süd", "--data-dir", str(tmp_path / "data"))
     first = rathaus(tmp_path, *create)
