@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 RUN_DEBS := janus
-TEST_DEBS := janus janus-demos chromium postgresql coturn iproute2 procps
+TEST_DEBS := janus janus-demos chromium postgresql coturn iproute2 procps slapd ldap-utils
 ARGS ?=
 
 .PHONY: run test lint typecheck unit integration e2e bench clean
@@ -26,7 +26,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
-test: $(VENV)/.test-installed node_modules/.installed
+# The OpenID provider the OIDC sign-in tests run (tests/support/oidc_provider/provider.js).
+OIDC_PROVIDER := tests/support/oidc_provider
+$(OIDC_PROVIDER)/node_modules/.installed: $(OIDC_PROVIDER)/package.json $(OIDC_PROVIDER)/package-lock.json
+	cd $(OIDC_PROVIDER) && npm ci --silent --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.test-installed node_modules/.installed $(OIDC_PROVIDER)/node_modules/.installed
 	./scripts/install-debian-packages.sh $(TEST_DEBS)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy

@@ -10,14 +10,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from rathaus import errors
+from rathaus import audit_api, errors
 from rathaus.accounts import api as accounts_api
 from rathaus.accounts.service import AccountService
+from rathaus.audit import AuditLog
 from rathaus.config import Settings
 from rathaus.db.engine import create_engine, migrate, sessionmaker
 from rathaus.media.janus.pool import JanusNode, JanusPool
 from rathaus.media.janus.supervisor import JanusSupervisor
 from rathaus.meetings import api as meetings_api
+from rathaus.meetings.door import Door
 from rathaus.meetings.registry import MeetingRegistry
 from rathaus.rooms import api as rooms_api
 from rathaus.rooms.service import RoomService
@@ -72,7 +74,9 @@ def create_app(settings: Settings) -> FastAPI:
             adhoc=settings.meeting.adhoc_rooms,
             accounts_configured=app.state.accounts.accounts_configured,
         )
-        app.state.meetings = MeetingRegistry(pool, settings.meeting, settings.turn)
+        app.state.audit = AuditLog(sessions)
+        app.state.meetings = MeetingRegistry(pool, settings.meeting, settings.turn, app.state.audit)
+        app.state.door = Door(app.state.rooms, app.state.accounts)
         app.state.janus_supervisor = supervisor
         try:
             yield
@@ -114,6 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok", "meetings": len(app.state.meetings)}
 
     app.include_router(accounts_api.router)
+    app.include_router(audit_api.router)
     app.include_router(rooms_api.router)
     app.include_router(meetings_api.router)
     app.include_router(pages.router)

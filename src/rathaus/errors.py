@@ -125,7 +125,7 @@ WS_CLOSE_SHUTDOWN = 4503
 def http_status(error: Exception) -> int:
     if isinstance(error, ClientError):
         return error.status
-    if isinstance(error, JanusUnavailable):
+    if isinstance(error, JanusUnavailable | IdentityUnavailable):
         return 503
     return 500
 
@@ -145,4 +145,6 @@ def error_code(error: Exception) -> str:
         return error.code
     if isinstance(error, JanusUnavailable):
         return MediaUnavailable.code
+    if isinstance(error, IdentityUnavailable):
+        return "identity_unavailable"
     return "internal"

@@ -101,5 +101,5 @@ def test_encode_dumps_models() -> None:
     info = p.ParticipantInfo(id="a", name="B", audio=True, video=False)
     assert json.loads(p.encode("participant_joined", participant=info)) == {
         "type": "participant_joined",
-        "participant": {"id": "a", "name": "B", "audio": True, "video": False},
+        "participant": {"id": "a", "name": "B", "audio": True, "video": False, "role": "guest"},
     }

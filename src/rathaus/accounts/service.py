@@ -119,6 +119,10 @@ class AccountService:
         async with self._sessions.begin() as session:
             await session.delete(await self._existing(session, username))
 
+    async def user_named(self, username: str) -> User:
+        async with self._sessions() as session:
+            return User.of(await self._existing(session, username))
+
     async def list_users(self) -> list[User]:
         async with self._sessions() as session:
             return [User.of(row) for row in await store.all_users(session)]

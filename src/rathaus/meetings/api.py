@@ -12,12 +12,13 @@ from starlette.websockets import WebSocketState
 
 from rathaus import errors
 from rathaus.meetings import protocol as p
+from rathaus.meetings.door import Door
 from rathaus.meetings.lanes import Lanes
 from rathaus.meetings.meeting import Meeting
 from rathaus.meetings.participant import Participant
 from rathaus.meetings.ratelimit import TokenBucket
 from rathaus.meetings.registry import MeetingRegistry
-from rathaus.rooms.service import RoomService
+from rathaus.rooms.service import Room, RoomService
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -115,8 +116,9 @@ async def meeting_socket(websocket: WebSocket, slug: str) -> None:
 
 
 async def _await_join(
-    websocket: WebSocket, peer: SocketPeer, registry: MeetingRegistry, room: object
+    websocket: WebSocket, peer: SocketPeer, registry: MeetingRegistry, room: Room
 ) -> tuple[Meeting, Participant] | None:
+    door: Door = websocket.app.state.door
     loop = asyncio.get_running_loop()
     opened = loop.time()
     deadline = opened + JOIN_TIMEOUT
@@ -136,8 +138,11 @@ async def _await_join(
                 continue
             if not isinstance(message, p.Join):
                 raise errors.InvalidState("join first", code="not_joined")
-            meeting = await registry.meeting(room)  # type: ignore[arg-type]
-            participant = await meeting.join(peer, message)
+            meeting = await registry.meeting(room)
+            entrant = (
+                None if message.resume else await door.entrant(websocket, room, meeting, message)
+            )
+            participant = await meeting.join(peer, message, entrant)
             return meeting, participant
         except errors.ClientError as exc:
             peer.error(exc, ref=_type_of(frame))

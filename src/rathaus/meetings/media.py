@@ -56,6 +56,7 @@ class _Publication:
     handle: JanusHandle
     feed_id: str = ""
     up: bool = False
+    mids: tuple[tuple[str, str], ...] = ()  # (audio|video, mid) of each m-line
 
 
 @dataclass(eq=False)
@@ -192,7 +193,7 @@ class MeetingMedia:
         if pub is not None:
             await self.unpublish(participant, kind)
         handle = await self._call(session.attach(VIDEOROOM))
-        pub = _Publication(participant, kind, handle)
+        pub = _Publication(participant, kind, handle, mids=tuple(videoroom.sdp_mids(offer)))
         handle.on_event = lambda event: self._on_publisher_event(pub, event)  # type: ignore
         try:
             feed_id, _ = await self._call(
@@ -205,6 +206,17 @@ class MeetingMedia:
             await self._drop_publication(pub)
             raise
         return str(answer["sdp"])
+
+    async def moderate(self, participant: str, kind: Kind, media: str, *, mute: bool) -> None:
+        """Block or unblock a publication's audio or video at Janus (moderators' mute)."""
+        pub = self._publications.get((participant, kind))
+        if pub is None or not pub.feed_id:
+            return
+        for media_type, mid in pub.mids:
+            if media_type == media:
+                await self._call(
+                    videoroom.moderate(pub.handle, self._room, int(pub.feed_id), mid, mute=mute)
+                )
 
     async def unpublish(self, participant: str, kind: Kind) -> None:
         pub = self._publications.get((participant, kind))

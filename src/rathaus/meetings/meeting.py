@@ -1,16 +1,25 @@
-"""One live meeting: its participants, their messages, and what everyone is told."""
+"""One live meeting: its participants, the lobby, their messages, and what everyone is told."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from rathaus.config import MeetingSettings
 from rathaus.errors import ClientError, InvalidState, MediaUnavailable
 from rathaus.meetings import protocol as p
+from rathaus.meetings.access import (
+    MODERATOR_ACTIONS,
+    Entrant,
+    Outcome,
+    RoomAccess,
+    decide_entry,
+    may,
+)
+from rathaus.meetings.moderation import moderate
 from rathaus.meetings.participant import Participant, ParticipantState, Peer
 from rathaus.rooms.service import Room
 
@@ -18,6 +27,12 @@ if TYPE_CHECKING:
     from rathaus.meetings.media import MediaListener, MeetingMedia
 
 log = logging.getLogger(__name__)
+
+Audit = Callable[[str, Participant, "Participant | None"], Awaitable[None]]
+
+
+async def _no_audit(action: str, actor: Participant, target: Participant | None) -> None:
+    return None
 
 
 class MeetingFull(ClientError):
@@ -27,6 +42,12 @@ class MeetingFull(ClientError):
 
 class ResumeFailed(ClientError):
     code = "resume_failed"
+
+
+class Refused(ClientError):
+    """Entry or an action refused by the meeting's rules (the code says why)."""
+
+    status = 403
 
 
 class Meeting:
@@ -39,31 +60,102 @@ class Meeting:
         make_media: Callable[[MediaListener], MeetingMedia],
         ice_servers: Callable[[str], list[dict[str, Any]]],
         on_empty: Callable[[Meeting], None],
+        audit: Audit = _no_audit,
     ) -> None:
         self.room = room
         self._settings = settings
         self.media = make_media(self)
         self._ice_servers = ice_servers
         self._on_empty = on_empty
+        self.audit = audit
         self.participants: dict[str, Participant] = {}
+        self.waiting: dict[str, Participant] = {}  # the lobby, in order of arrival
+        self.locked = False
+        self.barred_users: set[int] = set()
+        self.barred_guests: set[str] = set()
         self.closed = False
 
-    # --- joining, resuming, leaving --------------------------------------------------------------
+    # --- entering: the door, the lobby, resuming -------------------------------------------------
 
-    async def join(self, peer: Peer, message: p.Join) -> Participant:
+    def access(self) -> RoomAccess:
+        return RoomAccess(
+            guests_allowed=self.room.guests_allowed,
+            lobby=self.room.lobby,
+            has_password=self.room.has_password,
+            locked=self.locked,
+            moderator_present=self.moderator_present(),
+        )
+
+    def moderator_present(self) -> bool:
+        return any(
+            x.is_moderator and x.state is ParticipantState.JOINED
+            for x in self.participants.values()
+        )
+
+    def _barred(self, entrant: Entrant) -> bool:
+        return (entrant.user_id is not None and entrant.user_id in self.barred_users) or (
+            entrant.guest_key is not None and entrant.guest_key in self.barred_guests
+        )
+
+    async def join(
+        self, peer: Peer, message: p.Join, entrant: Entrant | None = None
+    ) -> Participant:
         if self.closed:
             raise MediaUnavailable("the meeting is closing; try again")
-        resumed = bool(message.resume)
         if message.resume:
             participant = self._resume(peer, message.resume)
+            self._welcome(participant, resumed=True)
+            return participant
+        entrant = entrant or Entrant()
+        decision = decide_entry(
+            entrant.role,
+            self.access(),
+            password_ok=entrant.password_ok,
+            barred=self._barred(entrant),
+        )
+        if decision.outcome is Outcome.REFUSE:
+            raise Refused(_REFUSALS.get(decision.code, decision.code), code=decision.code)
+        if len(self.participants) + len(self.waiting) >= self._settings.max_participants:
+            raise MeetingFull("the meeting is full")
+        participant = Participant(
+            name=message.name,
+            peer=peer,
+            role=entrant.role,
+            user_id=entrant.user_id,
+            guest_key=entrant.guest_key,
+        )
+        if decision.outcome is Outcome.WAIT:
+            participant.state = ParticipantState.WAITING
+            self.waiting[participant.id] = participant
+            participant.send(p.encode("lobby", status=self._lobby_status()))
+            self._to_moderators(p.encode("knock", participant=participant.info()))
         else:
-            if len(self.participants) >= self._settings.max_participants:
-                raise MeetingFull("the meeting is full")
-            participant = Participant(name=message.name, peer=peer)
-            self.participants[participant.id] = participant
-            self._broadcast(
-                p.encode("participant_joined", participant=participant.info()), exclude=participant
-            )
+            self._admit(participant)
+        return participant
+
+    def _lobby_status(self) -> str:
+        return "waiting" if self.moderator_present() else "no_moderator"
+
+    def admit(self, participant: Participant) -> None:
+        """Let a waiting participant in (a moderator's decision)."""
+        if self.waiting.pop(participant.id, None) is None:
+            raise Refused("this participant is not waiting", code="unknown_participant")
+        participant.move(ParticipantState.JOINED)
+        self._to_moderators(p.encode("knock_ended", id=participant.id))
+        self._admit(participant)
+
+    def _admit(self, participant: Participant) -> None:
+        had_moderator = self.moderator_present()
+        participant.state = ParticipantState.JOINED
+        self.participants[participant.id] = participant
+        self._broadcast(
+            p.encode("participant_joined", participant=participant.info()), exclude=participant
+        )
+        self._welcome(participant, resumed=False)
+        if not had_moderator and self.moderator_present():
+            self._to_waiting(p.encode("lobby", status="waiting"))
+
+    def _welcome(self, participant: Participant, *, resumed: bool) -> None:
         participant.send(
             p.encode(
                 "welcome",
@@ -74,9 +166,12 @@ class Meeting:
                 feeds=[f for f in self.media.feeds() if f.participant != participant.id],
                 ice_servers=self._ice_servers(participant.id),
                 media_available=self.media.available,
+                locked=self.locked,
+                waiting=[w.info() for w in self.waiting.values()]
+                if participant.is_moderator
+                else [],
             )
         )
-        return participant
 
     def _resume(self, peer: Peer, token: str) -> Participant:
         for participant in self.participants.values():
@@ -96,9 +191,18 @@ class Meeting:
         participant.peer = peer
         return participant
 
+    # --- leaving -----------------------------------------------------------------------------
+
     def detach(self, participant: Participant, peer: Peer, *, clean: bool) -> None:
-        """The participant's connection closed; a clean close leaves, any other waits to resume."""
-        if participant.peer is not peer or participant.state is not ParticipantState.JOINED:
+        """The participant's connection closed; a clean close leaves, any other waits to resume.
+        Someone waiting in the lobby loses their place either way."""
+        if participant.peer is not peer:
+            return
+        if participant.state is ParticipantState.WAITING:
+            participant.peer = None
+            self._leave_lobby(participant)
+            return
+        if participant.state is not ParticipantState.JOINED:
             return
         participant.peer = None
         if clean or self._settings.resume_grace == 0:
@@ -110,7 +214,25 @@ class Meeting:
             lambda: asyncio.get_running_loop().create_task(self.leave(participant)),
         )
 
+    def _leave_lobby(self, participant: Participant, reason: str | None = None) -> None:
+        if self.waiting.pop(participant.id, None) is None:
+            return
+        if reason is not None and participant.peer is not None:
+            participant.send(p.encode("bye", reason=reason))
+            participant.peer.close(1000, reason)
+            participant.peer = None
+        participant.move(ParticipantState.LEFT)
+        self._to_moderators(p.encode("knock_ended", id=participant.id))
+
+    def deny(self, participant: Participant) -> None:
+        if participant.id not in self.waiting:
+            raise Refused("this participant is not waiting", code="unknown_participant")
+        self._leave_lobby(participant, reason="denied")
+
     async def leave(self, participant: Participant, reason: str = "left") -> None:
+        if participant.state is ParticipantState.WAITING:
+            self._leave_lobby(participant, reason)
+            return
         if participant.state is ParticipantState.LEFT:
             return
         if participant.peer is not None:
@@ -122,23 +244,37 @@ class Meeting:
             participant.grace_timer.cancel()
         self.participants.pop(participant.id, None)
         self._broadcast(p.encode("participant_left", id=participant.id))
+        if participant.is_moderator and not self.moderator_present():
+            self._to_waiting(p.encode("lobby", status="no_moderator"))
         await self.media.remove_participant(participant.id)
         if not self.participants:
+            for waiting in list(self.waiting.values()):
+                self._leave_lobby(waiting, reason="ended")
             self._on_empty(self)
 
     async def close(self, reason: str = "shutdown") -> None:
         self.closed = True
+        for waiting in list(self.waiting.values()):
+            self._leave_lobby(waiting, reason)
         for participant in list(self.participants.values()):
             await self.leave(participant, reason)
         await self.media.close()
 
-    # --- messages of a joined participant --------------------------------------------------------
+    # --- messages ----------------------------------------------------------------------------
 
     async def handle(self, participant: Participant, message: p.ClientMessage) -> None:
         if participant.state is ParticipantState.LEFT:
             return
+        admitted = participant.state is not ParticipantState.WAITING
+        if not may(participant.role, message.type, admitted=admitted):
+            if not admitted:
+                raise Refused("wait until a moderator lets you in", code="not_admitted")
+            raise Refused("only moderators may do this", code="forbidden")
         try:
-            await self._dispatch(participant, message)
+            if message.type in MODERATOR_ACTIONS:
+                await moderate(self, participant, message)
+            else:
+                await self._dispatch(participant, message)
         finally:
             if participant.state is ParticipantState.LEFT:
                 # The participant left while Janus was answering this request: whatever the
@@ -155,11 +291,13 @@ class Meeting:
             case p.Leave():
                 await self.leave(participant)
             case p.MediaState(audio=audio, video=video):
-                participant.audio, participant.video = audio, video
-                self._broadcast(p.encode("participant_updated", participant=participant.info()))
+                await self._set_media_state(participant, audio, video)
             case p.Publish(kind=kind, sdp=sdp, restart=restart):
                 answer = await self.media.publish(pid, kind, sdp, restart)
                 participant.send(p.encode("published", kind=kind, sdp=answer))
+                if kind == "camera":
+                    for media in participant.blocked:  # a moderator's block outlives republishing
+                        await self.media.moderate(pid, "camera", media, mute=True)
             case p.Unpublish(kind=kind):
                 await self.media.unpublish(pid, kind)
             case p.Subscribe(feed=feed):
@@ -178,6 +316,16 @@ class Meeting:
                 plain = candidate.model_dump(exclude_none=True) if candidate else None
                 await self.media.trickle(pid, pc, plain)
 
+    async def _set_media_state(self, participant: Participant, audio: bool, video: bool) -> None:
+        """The participant's own microphone and camera; turning one on lifts a moderator's
+        block on it (moderators may ask, never switch it on themselves)."""
+        participant.audio, participant.video = audio, video
+        for media, on in (("audio", audio), ("video", video)):
+            if on and media in participant.blocked:
+                participant.blocked.discard(media)
+                await self.media.moderate(participant.id, "camera", media, mute=False)
+        self._broadcast(p.encode("participant_updated", participant=participant.info()))
+
     # --- what everyone is told (MediaListener) ---------------------------------------------------
 
     def _present(self) -> list[Participant]:
@@ -187,6 +335,15 @@ class Meeting:
         for participant in self._present():
             if participant is not exclude:
                 participant.send(frame)
+
+    def _to_moderators(self, frame: str) -> None:
+        for participant in self._present():
+            if participant.is_moderator:
+                participant.send(frame)
+
+    def _to_waiting(self, frame: str) -> None:
+        for participant in self.waiting.values():
+            participant.send(frame)
 
     def feed_up(self, feed: p.FeedInfo) -> None:
         owner = self.participants.get(feed.participant)
@@ -205,3 +362,12 @@ class Meeting:
     def media_restored(self) -> None:
         log.info("meeting media service restored")
         self._broadcast(p.encode("media_restored"))
+
+
+_REFUSALS = {
+    "barred": "you were removed from this meeting",
+    "guests_not_allowed": "this room is for signed-in members only",
+    "meeting_locked": "the meeting is locked",
+    "wrong_password": "the room password is wrong",
+    "password_required": "this room needs a password",
+}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rathaus.errors import RathausError
+from rathaus.meetings.access import Role
 from rathaus.meetings.protocol import ParticipantInfo
 
 
@@ -21,12 +22,14 @@ class Peer(Protocol):
 
 
 class ParticipantState(enum.Enum):
+    WAITING = "waiting"  # in the lobby: sees and receives nothing of the meeting
     JOINED = "joined"
     DETACHED = "detached"  # connection lost; waiting for a resume within the grace period
     LEFT = "left"
 
 
 _TRANSITIONS = {
+    ParticipantState.WAITING: {ParticipantState.JOINED, ParticipantState.LEFT},
     ParticipantState.JOINED: {ParticipantState.DETACHED, ParticipantState.LEFT},
     ParticipantState.DETACHED: {ParticipantState.JOINED, ParticipantState.LEFT},
     ParticipantState.LEFT: set(),
@@ -47,6 +50,12 @@ class Participant:
     video: bool = True
     state: ParticipantState = ParticipantState.JOINED
     grace_timer: asyncio.TimerHandle | None = None
+    role: Role = Role.GUEST
+    user_id: int | None = None
+    # A guest's browser, from a cookie: what a bar holds on to when there is no account.
+    guest_key: str | None = None
+    # Media a moderator blocked at Janus ("audio", "video") until the participant turns them on.
+    blocked: set[str] = field(default_factory=set)
 
     def move(self, to: ParticipantState) -> None:
         if to not in _TRANSITIONS[self.state]:
@@ -54,8 +63,17 @@ class Participant:
         self.state = to
 
     def info(self) -> ParticipantInfo:
-        return ParticipantInfo(id=self.id, name=self.name, audio=self.audio, video=self.video)
+        return ParticipantInfo(
+            id=self.id, name=self.name, audio=self.audio, video=self.video, role=self.role.value
+        )
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role is Role.MODERATOR
 
     def send(self, frame: str) -> None:
-        if self.peer is not None and self.state is ParticipantState.JOINED:
+        if self.peer is not None and self.state in (
+            ParticipantState.JOINED,
+            ParticipantState.WAITING,
+        ):
             self.peer.send(frame)

@@ -45,6 +45,7 @@ class Join(_Message):
     type: Literal["join"]
     name: str = Field(max_length=4 * MAX_NAME)
     resume: str | None = Field(default=None, max_length=128)
+    password: str | None = Field(default=None, max_length=256)
 
     @field_validator("name")
     @classmethod
@@ -126,6 +127,64 @@ class Ping(_Message):
     type: Literal["ping"]
 
 
+# --- moderation (moderators only) -----------------------------------------------------------------
+
+ParticipantId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9a-f]+$")]
+
+
+class Admit(_Message):
+    type: Literal["admit"]
+    id: ParticipantId
+
+
+class Deny(_Message):
+    type: Literal["deny"]
+    id: ParticipantId
+
+
+class AdmitAll(_Message):
+    type: Literal["admit_all"]
+
+
+class Mute(_Message):
+    type: Literal["mute"]
+    id: ParticipantId
+
+
+class MuteAll(_Message):
+    type: Literal["mute_all"]
+
+
+class StopVideo(_Message):
+    type: Literal["stop_video"]
+    id: ParticipantId
+
+
+class StopScreen(_Message):
+    type: Literal["stop_screen"]
+    id: ParticipantId
+
+
+class Remove(_Message):
+    type: Literal["remove"]
+    id: ParticipantId
+    bar: bool = False
+
+
+class Lock(_Message):
+    type: Literal["lock"]
+    locked: bool
+
+
+class End(_Message):
+    type: Literal["end"]
+
+
+class Promote(_Message):
+    type: Literal["promote"]
+    id: ParticipantId
+
+
 ClientMessage = Annotated[
     Join
     | Publish
@@ -138,7 +197,18 @@ ClientMessage = Annotated[
     | Restart
     | MediaState
     | Leave
-    | Ping,
+    | Ping
+    | Admit
+    | Deny
+    | AdmitAll
+    | Mute
+    | MuteAll
+    | StopVideo
+    | StopScreen
+    | Remove
+    | Lock
+    | End
+    | Promote,
     Field(discriminator="type"),
 ]
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -170,6 +240,7 @@ class ParticipantInfo(_Message):
     name: str
     audio: bool
     video: bool
+    role: Literal["moderator", "member", "guest"] = "guest"
 
 
 class FeedInfo(_Message):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from rathaus.audit import AuditLog
 from rathaus.config import MeetingSettings, TurnSettings
 from rathaus.media.janus.pool import JanusPool
 from rathaus.meetings.media import MediaListener, MeetingMedia
-from rathaus.meetings.meeting import Meeting
+from rathaus.meetings.meeting import Audit, Meeting
+from rathaus.meetings.participant import Participant
 from rathaus.meetings.turn import ice_servers
 from rathaus.rooms.service import Room
 
@@ -16,8 +18,15 @@ log = logging.getLogger(__name__)
 
 
 class MeetingRegistry:
-    def __init__(self, pool: JanusPool, meeting: MeetingSettings, turn: TurnSettings) -> None:
+    def __init__(
+        self,
+        pool: JanusPool,
+        meeting: MeetingSettings,
+        turn: TurnSettings,
+        audit_log: AuditLog | None = None,
+    ) -> None:
         self._pool = pool
+        self._audit_log = audit_log
         self._settings = meeting
         self._turn = turn
         self._meetings: dict[str, Meeting] = {}
@@ -31,18 +40,33 @@ class MeetingRegistry:
         return len(self._meetings)
 
     async def meeting(self, room: Room) -> Meeting:
+        """The live meeting of a room (created if there is none), with the room's current
+        settings."""
         meeting = self._meetings.get(room.slug)
-        if meeting is None or meeting.closed:
-            meeting = Meeting(
-                room,
-                self._settings,
-                make_media=self._make_media,
-                ice_servers=lambda pid: ice_servers(self._turn, pid),
-                on_empty=self._empty,
-            )
-            self._meetings[room.slug] = meeting
-            await meeting.media.start()
+        if meeting is not None and not meeting.closed:
+            meeting.room = room
+            return meeting
+        meeting = Meeting(
+            room,
+            self._settings,
+            make_media=self._make_media,
+            ice_servers=lambda pid: ice_servers(self._turn, pid),
+            on_empty=self._empty,
+        )
+        if self._audit_log is not None:
+            meeting.audit = self._auditor(room.slug)
+        self._meetings[room.slug] = meeting
+        await meeting.media.start()
         return meeting
+
+    def _auditor(self, slug: str) -> Audit:
+        audit_log = self._audit_log
+        assert audit_log is not None
+
+        async def record(action: str, actor: Participant, target: Participant | None) -> None:
+            await audit_log.record(slug, _label(actor), action, _label(target) if target else None)
+
+        return record
 
     def _make_media(self, listener: MediaListener) -> MeetingMedia:
         return MeetingMedia(self._pool, listener)
@@ -61,3 +85,9 @@ class MeetingRegistry:
         self._meetings.clear()
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+def _label(participant: Participant) -> str:
+    """Who, for the audit log: the display name, the role and, for members, the account."""
+    account = f", user {participant.user_id}" if participant.user_id is not None else ""
+    return f"{participant.name} ({participant.role.value}{account})"

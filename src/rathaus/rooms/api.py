@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
@@ -43,3 +45,60 @@ async def create_room(body: CreateRoom, request: Request) -> RoomOut:
 @router.get("/{slug}")
 async def get_room(slug: str, request: Request) -> RoomOut:
     return RoomOut.of(await _rooms(request).get(slug))
+
+
+class RoomSettings(BaseModel):
+    guests_allowed: bool | None = None
+    lobby: bool | None = None
+    # A new room password; "" removes it.
+    password: str | None = Field(default=None, max_length=256)
+
+
+class RoomSettingsOut(BaseModel):
+    slug: str
+    name: str
+    guests_allowed: bool
+    lobby: bool
+    has_password: bool
+
+    @classmethod
+    def of(cls, room: Room) -> RoomSettingsOut:
+        return cls(
+            slug=room.slug,
+            name=room.name,
+            guests_allowed=room.guests_allowed,
+            lobby=room.lobby,
+            has_password=room.has_password,
+        )
+
+
+class RoleIn(BaseModel):
+    role: Literal["co_owner", "moderator"]
+
+
+@router.patch("/{slug}")
+async def change_room(slug: str, body: RoomSettings, request: Request) -> RoomSettingsOut:
+    """Owners, co-owners and administrators change who may enter and how."""
+    signed_in = await require_member(request)
+    room = await _rooms(request).update(
+        slug,
+        signed_in.user,
+        guests_allowed=body.guests_allowed,
+        lobby=body.lobby,
+        password=body.password,
+    )
+    return RoomSettingsOut.of(room)
+
+
+@router.put("/{slug}/roles/{username}", status_code=status.HTTP_204_NO_CONTENT)
+async def give_role(slug: str, username: str, body: RoleIn, request: Request) -> None:
+    signed_in = await require_member(request)
+    member = await accounts(request).user_named(username)
+    await _rooms(request).set_role(slug, signed_in.user, member, body.role)
+
+
+@router.delete("/{slug}/roles/{username}", status_code=status.HTTP_204_NO_CONTENT)
+async def take_role(slug: str, username: str, request: Request) -> None:
+    signed_in = await require_member(request)
+    member = await accounts(request).user_named(username)
+    await _rooms(request).set_role(slug, signed_in.user, member, None)

@@ -1,4 +1,4 @@
-"""The rules for rooms: names, link names and ad-hoc creation."""
+"""The rules for rooms: names, link names, ad-hoc creation, access settings and room roles."""
 
 from __future__ import annotations
 
@@ -7,11 +7,22 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from rathaus.errors import BadMessage, Conflict, UnknownRoom
+from rathaus.accounts.passwords import hash_password, verify_password
+from rathaus.accounts.service import User
+from rathaus.db.models import RoomRow
+from rathaus.errors import BadMessage, ClientError, Conflict, UnknownRoom
 from rathaus.rooms import store
 from rathaus.rooms.slug import is_valid_slug, slugify
 
 MAX_NAME = 200
+MAX_ROOM_PASSWORD = 256
+# Room roles a member can be given; the creator is the owner.
+ROOM_ROLES = ("co_owner", "moderator")
+
+
+class NotAllowed(ClientError):
+    code = "forbidden"
+    status = 403
 
 
 @dataclass(frozen=True)
@@ -19,6 +30,22 @@ class Room:
     slug: str
     name: str
     owner_id: int | None = None
+    guests_allowed: bool = True
+    lobby: bool = False
+    has_password: bool = False
+    id: int = 0
+
+    @classmethod
+    def of(cls, row: RoomRow) -> Room:
+        return cls(
+            row.slug,
+            row.name,
+            row.owner_id,
+            row.guests_allowed,
+            row.lobby,
+            row.password_hash is not None,
+            row.id,
+        )
 
 
 async def _no_accounts() -> bool:
@@ -51,8 +78,7 @@ class RoomService:
         if not is_valid_slug(slug):
             raise BadMessage("a link name has 1 to 64 characters: a-z, 0-9 and inner hyphens")
         async with self._sessions.begin() as session:
-            row = await store.insert_room(session, slug, name, owner_id)
-            return Room(row.slug, row.name, row.owner_id)
+            return Room.of(await store.insert_room(session, slug, name, owner_id))
 
     async def get(self, slug: str) -> Room:
         if not is_valid_slug(slug):
@@ -61,7 +87,7 @@ class RoomService:
             row = await store.get_room(session, slug)
         if row is None:
             raise UnknownRoom("no such room")
-        return Room(row.slug, row.name, row.owner_id)
+        return Room.of(row)
 
     async def open(self, slug: str) -> Room:
         """The room behind a meeting link; creates it when ad-hoc rooms are allowed."""
@@ -72,10 +98,73 @@ class RoomService:
                 raise
         try:
             async with self._sessions.begin() as session:
-                row = await store.insert_room(session, slug, slug)
-                return Room(row.slug, row.name)
+                return Room.of(await store.insert_room(session, slug, slug))
         except Conflict:
             # Another request created it between our read and our insert. Our insert failed only
             # once that transaction had committed (PostgreSQL's unique index and SQLite's write
             # lock make it wait), so a fresh read, in a new transaction, finds the room.
             return await self.get(slug)
+
+    # --- roles and settings ----------------------------------------------------------------------
+
+    async def role_of(self, room: Room, user: User | None) -> str | None:
+        """owner, co_owner or moderator of the room, or None."""
+        if user is None:
+            return None
+        if room.owner_id == user.id:
+            return "owner"
+        async with self._sessions() as session:
+            return await store.role_of(session, room.id, user.id)
+
+    async def _require_manager(self, room: Room, user: User) -> None:
+        if user.is_admin or await self.role_of(room, user) in ("owner", "co_owner"):
+            return
+        raise NotAllowed("only the room's owners may change it")
+
+    async def update(
+        self,
+        slug: str,
+        user: User,
+        *,
+        guests_allowed: bool | None = None,
+        lobby: bool | None = None,
+        password: str | None = None,
+    ) -> Room:
+        """Change access settings; ``password=""`` removes the room password."""
+        room = await self.get(slug)
+        await self._require_manager(room, user)
+        if password is not None and len(password) > MAX_ROOM_PASSWORD:
+            raise BadMessage(f"a room password has at most {MAX_ROOM_PASSWORD} characters")
+        new_hash = await hash_password(password) if password else None
+        async with self._sessions.begin() as session:
+            row = await store.get_room(session, slug)
+            if row is None:
+                raise UnknownRoom("no such room")
+            if guests_allowed is not None:
+                row.guests_allowed = guests_allowed
+            if lobby is not None:
+                row.lobby = lobby
+            if password is not None:
+                row.password_hash = new_hash
+            return Room.of(row)
+
+    async def set_role(self, slug: str, user: User, member: User, role: str | None) -> None:
+        if role is not None and role not in ROOM_ROLES:
+            raise BadMessage(f"a room role is one of {', '.join(ROOM_ROLES)}")
+        room = await self.get(slug)
+        await self._require_manager(room, user)
+        if member.id == room.owner_id:
+            raise BadMessage("the owner's role cannot be changed")
+        async with self._sessions.begin() as session:
+            await store.set_role(session, room.id, member.id, role)
+
+    async def check_password(self, room: Room, password: str | None) -> bool:
+        if not room.has_password:
+            return True
+        async with self._sessions() as session:
+            row = await store.get_room(session, room.slug)
+        return (
+            row is not None
+            and bool(password)
+            and await verify_password(row.password_hash, password or "")
+        )

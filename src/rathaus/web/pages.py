@@ -7,12 +7,14 @@ say plainly when a room does not exist.
 from __future__ import annotations
 
 import html
+import secrets
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from rathaus.errors import UnknownRoom
+from rathaus.meetings.door import GUEST_COOKIE
 from rathaus.rooms.service import RoomService
 from rathaus.rooms.slug import is_valid_slug, slugify
 
@@ -90,7 +92,17 @@ async def room_page(slug: str, request: Request) -> Response:
         await rooms.open(slug)
     except UnknownRoom:
         return not_found(request)
-    return FileResponse(STATIC / "room.html", headers={"Cache-Control": "no-store"})
+    response = FileResponse(STATIC / "room.html", headers={"Cache-Control": "no-store"})
+    if GUEST_COOKIE not in request.cookies:
+        # A random id for this browser session, only so that a moderator's bar holds on guests.
+        response.set_cookie(
+            GUEST_COOKIE,
+            secrets.token_urlsafe(16),
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return response
 
 
 def not_found(request: Request) -> HTMLResponse:

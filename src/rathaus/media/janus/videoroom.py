@@ -218,6 +218,17 @@ async def leave(handle: JanusHandle) -> None:
     await handle.message({"request": "leave"})
 
 
+async def moderate(
+    handle: JanusHandle, room_id: int, feed_id: int, mid: str, *, mute: bool
+) -> None:
+    """Block (``mute``) or unblock one m-line of a publisher: ``{"request": "moderate"}``.
+    Unblocking never unmutes a publisher who muted themselves (Janus's semantics)."""
+    data = await handle.request(
+        {"request": "moderate", "room": room_id, "id": feed_id, "mid": mid, "mute": mute}
+    )
+    _expect(data, "success")
+
+
 async def join_subscriber(
     handle: JanusHandle,
     room_id: int,

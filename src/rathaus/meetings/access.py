@@ -1,0 +1,99 @@
+"""Who may enter a meeting, and who may do what in it: pure rules, one table.
+
+A table-driven test walks every role, action and room setting through these functions.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Role(enum.Enum):
+    MODERATOR = "moderator"  # room owner, co-owner, moderator, administrator, or promoted
+    MEMBER = "member"  # signed-in staff
+    GUEST = "guest"  # no account: a display name only
+
+
+@dataclass(frozen=True)
+class RoomAccess:
+    """What the room's settings and the live meeting say about entering."""
+
+    guests_allowed: bool
+    lobby: bool
+    has_password: bool
+    locked: bool
+    moderator_present: bool
+
+
+class Outcome(enum.Enum):
+    ADMIT = "admit"
+    WAIT = "wait"  # in the lobby, until a moderator admits or denies
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    code: str = ""  # why, for REFUSE (an error code of docs/protocol.md)
+
+
+def decide_entry(
+    role: Role, access: RoomAccess, *, password_ok: bool | None, barred: bool
+) -> Decision:
+    """The rules for a `join`, in the order a person would meet them at the door.
+    ``password_ok`` is None when no password was given."""
+    if role is Role.MODERATOR:
+        return Decision(Outcome.ADMIT)
+    if barred:
+        return Decision(Outcome.REFUSE, "barred")
+    if role is Role.GUEST and not access.guests_allowed:
+        return Decision(Outcome.REFUSE, "guests_not_allowed")
+    if access.locked:
+        return Decision(Outcome.REFUSE, "meeting_locked")
+    if access.has_password and password_ok is not True:
+        return Decision(
+            Outcome.REFUSE, "password_required" if password_ok is None else "wrong_password"
+        )
+    if access.lobby:
+        return Decision(Outcome.WAIT)
+    return Decision(Outcome.ADMIT)
+
+
+# Messages only moderators may send (docs/protocol.md, "Moderation").
+MODERATOR_ACTIONS = frozenset(
+    {
+        "admit",
+        "deny",
+        "admit_all",
+        "mute",
+        "mute_all",
+        "stop_video",
+        "stop_screen",
+        "remove",
+        "lock",
+        "end",
+        "promote",
+    }
+)
+# What a participant still waiting in the lobby may send.
+WAITING_ACTIONS = frozenset({"ping", "leave"})
+
+
+def may(role: Role, action: str, *, admitted: bool) -> bool:
+    """Whether a participant in this role (and admitted or still waiting) may send ``action``."""
+    if not admitted:
+        return action in WAITING_ACTIONS
+    if action in MODERATOR_ACTIONS:
+        return role is Role.MODERATOR
+    return True
+
+
+@dataclass(frozen=True)
+class Entrant:
+    """Who is at the door: what the server established before the meeting decides."""
+
+    role: Role = Role.GUEST
+    user_id: int | None = None
+    guest_key: str | None = None
+    password_ok: bool | None = None

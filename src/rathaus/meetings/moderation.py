@@ -1,0 +1,113 @@
+"""What moderators do: the lobby, muting, stopping video and screens, removing, locking,
+ending, promoting. Every action is shown to the participants and written to the audit log."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rathaus.errors import ClientError
+from rathaus.meetings import protocol as p
+from rathaus.meetings.access import Role
+from rathaus.meetings.participant import Participant, ParticipantState
+
+if TYPE_CHECKING:
+    from rathaus.meetings.meeting import Meeting
+
+
+class UnknownParticipant(ClientError):
+    code = "unknown_participant"
+    status = 404
+
+
+def _joined(meeting: Meeting, participant_id: str) -> Participant:
+    target = meeting.participants.get(participant_id)
+    if target is None or target.state is ParticipantState.LEFT:
+        raise UnknownParticipant("no such participant in the meeting")
+    return target
+
+
+def _waiting(meeting: Meeting, participant_id: str) -> Participant:
+    target = meeting.waiting.get(participant_id)
+    if target is None:
+        raise UnknownParticipant("nobody with this id is waiting")
+    return target
+
+
+def _shown(meeting: Meeting, action: str, actor: Participant, target: Participant | None) -> None:
+    """Tell everyone in the meeting what a moderator did."""
+    meeting._broadcast(
+        p.encode("moderation", action=action, by=actor.id, target=target.id if target else None)
+    )
+
+
+async def _block(meeting: Meeting, actor: Participant, target: Participant, media: str) -> None:
+    """Switch the target's microphone or camera off, and block it at Janus until the target
+    switches it on again themselves."""
+    target.blocked.add(media)
+    await meeting.media.moderate(target.id, "camera", media, mute=True)
+    if media == "audio":
+        target.audio = False
+        target.send(p.encode("muted", by=actor.id))
+    else:
+        target.video = False
+        target.send(p.encode("video_stopped", by=actor.id))
+    meeting._broadcast(p.encode("participant_updated", participant=target.info()))
+
+
+async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessage) -> None:
+    target: Participant | None = None
+    match message:
+        case p.Admit(id=pid):
+            target = _waiting(meeting, pid)
+            meeting.admit(target)
+        case p.AdmitAll():
+            for waiting in list(meeting.waiting.values()):
+                meeting.admit(waiting)
+        case p.Deny(id=pid):
+            target = _waiting(meeting, pid)
+            meeting.deny(target)
+        case p.Mute(id=pid):
+            target = _joined(meeting, pid)
+            await _block(meeting, actor, target, "audio")
+        case p.MuteAll():
+            for other in list(meeting.participants.values()):
+                if other is not actor and other.state is ParticipantState.JOINED:
+                    await _block(meeting, actor, other, "audio")
+        case p.StopVideo(id=pid):
+            target = _joined(meeting, pid)
+            await _block(meeting, actor, target, "video")
+        case p.StopScreen(id=pid):
+            target = _joined(meeting, pid)
+            await meeting.media.unpublish(target.id, "screen")
+            target.send(p.encode("screen_stopped", by=actor.id))
+        case p.Remove(id=pid, bar=bar):
+            target = _joined(meeting, pid)
+            if bar:
+                if target.user_id is not None:
+                    meeting.barred_users.add(target.user_id)
+                if target.guest_key is not None:
+                    meeting.barred_guests.add(target.guest_key)
+            _shown(meeting, "remove", actor, target)
+            await meeting.audit("remove_and_bar" if bar else "remove", actor, target)
+            await meeting.leave(target, "removed")
+            return
+        case p.Lock(locked=locked):
+            meeting.locked = locked
+            meeting._broadcast(p.encode("meeting_updated", locked=locked))
+            _shown(meeting, "lock" if locked else "unlock", actor, None)
+            await meeting.audit("lock" if locked else "unlock", actor, None)
+            return
+        case p.End():
+            _shown(meeting, "end", actor, None)
+            await meeting.audit("end", actor, None)
+            await meeting.close("ended")
+            return
+        case p.Promote(id=pid):
+            target = _joined(meeting, pid)
+            target.role = Role.MODERATOR
+            meeting._broadcast(p.encode("participant_updated", participant=target.info()))
+            target.send(
+                p.encode("lobby_list", waiting=[w.info() for w in meeting.waiting.values()])
+            )
+    _shown(meeting, message.type, actor, target)
+    await meeting.audit(message.type, actor, target)
