@@ -12,6 +12,9 @@ from fastapi.staticfiles import StaticFiles
 
 from rathaus import audit_api, errors
 from rathaus.accounts import api as accounts_api
+from rathaus.accounts import oidc_api
+from rathaus.accounts.ldap import LdapAuthenticator
+from rathaus.accounts.oidc import OidcClient
 from rathaus.accounts.service import AccountService
 from rathaus.audit import AuditLog
 from rathaus.config import Settings
@@ -23,6 +26,7 @@ from rathaus.meetings.door import Door
 from rathaus.meetings.registry import MeetingRegistry
 from rathaus.rooms import api as rooms_api
 from rathaus.rooms.service import RoomService
+from rathaus.secrets_store import Signer, load_or_create_key
 from rathaus.web import pages
 
 log = logging.getLogger(__name__)
@@ -68,7 +72,15 @@ def create_app(settings: Settings) -> FastAPI:
         await migrate(engine)
         pool, supervisor = await start_media(settings)
         sessions = sessionmaker(engine)
-        app.state.accounts = AccountService(sessions, settings.accounts)
+        directory = LdapAuthenticator(settings.ldap) if settings.ldap.enabled else None
+        app.state.accounts = AccountService(
+            sessions,
+            settings.accounts,
+            directory=directory.authenticate if directory else None,
+            external_sign_in=settings.oidc.enabled,
+        )
+        app.state.oidc = OidcClient(settings.oidc) if settings.oidc.enabled else None
+        app.state.oidc_signer = Signer(load_or_create_key(settings.server.data_dir), "oidc-pending")
         app.state.rooms = RoomService(
             sessions,
             adhoc=settings.meeting.adhoc_rooms,
@@ -118,6 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok", "meetings": len(app.state.meetings)}
 
     app.include_router(accounts_api.router)
+    app.include_router(oidc_api.router)
     app.include_router(audit_api.router)
     app.include_router(rooms_api.router)
     app.include_router(meetings_api.router)

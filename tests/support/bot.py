@@ -89,6 +89,7 @@ class Received:
     video_frames: int = 0
     last_rgb: np.ndarray | None = None
     audio: list[np.ndarray] = field(default_factory=list)
+    audio_seen: list[float] = field(default_factory=list)  # arrival times of audio frames
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def mean_colour(self) -> tuple[float, float, float] | None:
@@ -106,9 +107,12 @@ class Received:
 
 
 class Bot:
-    def __init__(self, ws_base: str, room: str, name: str) -> None:
+    def __init__(
+        self, ws_base: str, room: str, name: str, cookies: dict[str, str] | None = None
+    ) -> None:
         self.url = f"{ws_base}/ws/rooms/{room}"
         self.name = name
+        self.cookies = cookies or {}
         self.messages: list[dict[str, Any]] = []
         self._waiters: list[tuple[Any, asyncio.Future[dict[str, Any]]]] = []
         self.ws: ClientConnection | None = None
@@ -122,16 +126,25 @@ class Bot:
     # --- signaling -----------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        self.ws = await connect(self.url)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        self.ws = await connect(self.url, additional_headers=headers if self.cookies else None)
         self._reader = asyncio.create_task(self._read())
 
-    async def join(self, resume: str | None = None) -> dict[str, Any]:
+    async def join(self, resume: str | None = None, password: str | None = None) -> dict[str, Any]:
+        await self.knock(resume, password)
+        self.welcome = await self.expect("welcome")
+        return self.welcome
+
+    async def knock(self, resume: str | None = None, password: str | None = None) -> None:
+        """Send `join` without waiting for the answer (which may be `lobby` or an error)."""
         if self.ws is None:
             await self.connect()
-        await self.send({"type": "join", "name": self.name, "resume": resume})
-        self.welcome = await self.expect("welcome")
-        self._pinger = asyncio.create_task(self._ping())
-        return self.welcome
+        message: dict[str, Any] = {"type": "join", "name": self.name, "resume": resume}
+        if password is not None:
+            message["password"] = password
+        await self.send(message)
+        if self._pinger is None:
+            self._pinger = asyncio.create_task(self._ping())
 
     async def send(self, message: dict[str, Any]) -> None:
         assert self.ws is not None
@@ -254,6 +267,7 @@ async def _consume(track: MediaStreamTrack, received: Received) -> None:
                     pcm = pcm[::2]
                 received.audio.append(pcm)
                 del received.audio[:-100]
+                received.audio_seen.append(time.monotonic())
 
 
 async def wait_until(predicate: Any, timeout: float = 15, what: str = "condition") -> None:

@@ -110,6 +110,19 @@ def set_session_cookie(request: Request, response: Response, token: str, hours: 
     )
 
 
+class SignInMethods(BaseModel):
+    password: bool  # local accounts or the directory (LDAP)
+    oidc: bool  # the city's OpenID provider: /auth/oidc/start
+
+
+@router.get("/auth/methods")
+async def sign_in_methods(request: Request) -> SignInMethods:
+    return SignInMethods(
+        password=await accounts(request).password_sign_in(),
+        oidc=request.app.state.oidc is not None,
+    )
+
+
 @router.post("/session")
 async def sign_in(body: SignInBody, request: Request, response: Response) -> SessionOut:
     if not same_origin(request):

@@ -134,6 +134,13 @@ class AccountService:
         async with self._sessions() as session:
             return await store.count_users(session) > 0
 
+    async def password_sign_in(self) -> bool:
+        """Whether a user name and password can sign in here (local accounts or LDAP)."""
+        if self._directory is not None:
+            return True
+        async with self._sessions() as session:
+            return await store.count_users(session) > 0
+
     async def _existing(self, session: AsyncSession, username: str) -> UserRow:
         row = await store.user_by_name(session, normalize_username(username))
         if row is None:

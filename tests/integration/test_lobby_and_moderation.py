@@ -1,0 +1,331 @@
+"""The lobby really gates, the door's rules hold, and moderators' actions take effect — through
+Rathaus's signaling and a real Janus, with aiortc participants."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.support.bot import Bot, wait_until
+from tests.support.server import RunningServer
+
+pytestmark = pytest.mark.janus
+
+PASSWORD = "a long password 1"
+RED = (220, 30, 30)
+MODERATOR_ACTIONS: list[dict[str, Any]] = [
+    {"type": "admit", "id": "ab"},
+    {"type": "deny", "id": "ab"},
+    {"type": "admit_all"},
+    {"type": "mute", "id": "ab"},
+    {"type": "mute_all"},
+    {"type": "stop_video", "id": "ab"},
+    {"type": "stop_screen", "id": "ab"},
+    {"type": "remove", "id": "ab", "bar": True},
+    {"type": "lock", "locked": True},
+    {"type": "end"},
+    {"type": "promote", "id": "ab"},
+]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+async def signed_in(server: RunningServer, display_name: str) -> tuple[Any, dict[str, str]]:
+    accounts = server.app.state.accounts
+    user = await accounts.create_user(unique("u"), PASSWORD, display_name)
+    token, _ = await accounts.sign_in(user.username, PASSWORD, "tests")
+    return user, {"rathaus_session": token}
+
+
+async def owned_room(server: RunningServer, **settings: Any) -> tuple[str, dict[str, str]]:
+    """A room owned by a signed-in member; returns its link name and the owner's cookies."""
+    owner, cookies = await signed_in(server, "Olga Owner")
+    slug = unique("m-")
+    await server.app.state.rooms.create("Ausschuss", slug, owner_id=owner.id)
+    if settings:
+        await server.app.state.rooms.update(slug, owner, **settings)
+    return slug, cookies
+
+
+def saw(bot: Bot, *types: str) -> list[dict[str, Any]]:
+    return [m for m in bot.messages if m["type"] in types]
+
+
+async def test_a_waiting_guest_gets_nothing_until_admitted(server: RunningServer) -> None:
+    slug, owner = await owned_room(server, lobby=True)
+    olga = Bot(server.ws, slug, "Olga", cookies=owner)
+    guest = Bot(server.ws, slug, "Gast", cookies={"rathaus_guest": unique("g")})
+    _, member_cookies = await signed_in(server, "Mia Member")
+    try:
+        welcome = await olga.join()
+        assert welcome["self"]["role"] == "moderator"
+        await olga.publish(RED, 440)
+        await guest.knock()
+        assert (await guest.expect("lobby"))["status"] == "waiting"
+        knock = await olga.expect("knock")
+        guest_id = knock["participant"]["id"]
+        assert knock["participant"]["name"] == "Gast"
+
+        # Whatever it tries, the waiting guest gets no media and learns nothing of the meeting.
+        for attempt in (
+            {"type": "subscribe", "feed": "1"},
+            {"type": "publish", "kind": "camera", "sdp": "v=0"},
+            {"type": "media", "audio": True, "video": True},
+            {"type": "admit", "id": guest_id},
+        ):
+            await guest.send(attempt)
+            assert (await guest.expect("error"))["code"] == "not_admitted"
+        mia = Bot(server.ws, slug, "Mia", cookies=member_cookies)
+        await mia.knock()  # members wait too, with the lobby on
+        await olga.expect("knock")
+        await asyncio.sleep(0.5)
+        assert {m["type"] for m in guest.messages} <= {"pong"}
+
+        await olga.send({"type": "admit", "id": guest_id})
+        inside = await guest.expect("welcome")
+        assert [p["name"] for p in inside["participants"]] == ["Olga"]
+        feed = inside["feeds"][0]
+        assert feed["participant"] == welcome["self"]["id"]
+        got = await guest.subscribe(feed["id"])
+        await wait_until(lambda: got.video_frames > 0, what="the moderator's video")
+        assert (await olga.expect("moderation"))["action"] == "admit"
+        entries = await server.app.state.audit.recent(room=slug)
+        assert [(e.action, e.actor.startswith("Olga"), e.target) for e in entries] == [
+            ("admit", True, "Gast (guest)")
+        ]
+        await mia.close()
+    finally:
+        await olga.close()
+        await guest.close()
+
+
+async def test_before_the_moderator_comes_the_guest_waits(server: RunningServer) -> None:
+    slug, owner = await owned_room(server, lobby=True)
+    guest = Bot(server.ws, slug, "Früh")
+    olga = Bot(server.ws, slug, "Olga", cookies=owner)
+    try:
+        await guest.knock()
+        assert (await guest.expect("lobby"))["status"] == "no_moderator"
+        welcome = await olga.join()
+        assert [w["name"] for w in welcome["waiting"]] == ["Früh"]
+        assert (await guest.expect("lobby"))["status"] == "waiting"
+        await olga.close()  # the only moderator leaves: the guest is told
+        assert (await guest.expect("lobby"))["status"] == "no_moderator"
+    finally:
+        await guest.close()
+
+
+async def test_reconnecting_or_a_second_tab_knocks_again(server: RunningServer) -> None:
+    slug, owner = await owned_room(server, lobby=True)
+    olga = Bot(server.ws, slug, "Olga", cookies=owner)
+    first = Bot(server.ws, slug, "Gast")
+    try:
+        await olga.join()
+        await first.knock()
+        await first.expect("lobby")
+        first_id = (await olga.expect("knock"))["participant"]["id"]
+        await first.close(abort=True)  # a network loss: the place in the lobby is gone
+        assert (await olga.expect("knock_ended"))["id"] == first_id
+
+        again = Bot(server.ws, slug, "Gast")
+        await again.knock(resume="a-token-from-somewhere")  # no way around the door
+        assert (await again.expect("error"))["code"] == "resume_failed"
+        await again.knock()
+        await again.expect("lobby")
+        second_id = (await olga.expect("knock"))["participant"]["id"]
+        await olga.send({"type": "admit", "id": second_id})
+        await again.expect("welcome")
+
+        tab = Bot(server.ws, slug, "Gast")  # the admitted guest opens a second tab
+        await tab.knock()
+        assert (await tab.expect("lobby"))["status"] == "waiting"
+        await tab.close()
+        await again.close()
+    finally:
+        await olga.close()
+
+
+async def test_denied(server: RunningServer) -> None:
+    slug, owner = await owned_room(server, lobby=True)
+    olga, guest = Bot(server.ws, slug, "Olga", cookies=owner), Bot(server.ws, slug, "Nein")
+    try:
+        await olga.join()
+        await guest.knock()
+        guest_id = (await olga.expect("knock"))["participant"]["id"]
+        await olga.send({"type": "deny", "id": guest_id})
+        assert (await guest.expect("bye"))["reason"] == "denied"
+        assert guest.ws is not None
+        await asyncio.wait_for(guest.ws.wait_closed(), 5)
+    finally:
+        await olga.close()
+        await guest.close()
+
+
+async def test_room_password_and_lockout(server: RunningServer) -> None:
+    slug, owner = await owned_room(server, password="Rathaus 2026!")
+    olga = Bot(server.ws, slug, "Olga", cookies=owner)
+    try:
+        await olga.join()  # the owner needs no password
+        guest = Bot(server.ws, slug, "Gast")
+        await guest.knock()
+        assert (await guest.expect("error"))["code"] == "password_required"
+        for _ in range(5):
+            await guest.knock(password="falsch")
+            assert (await guest.expect("error"))["code"] == "wrong_password"
+        await guest.knock(password="Rathaus 2026!")
+        assert (await guest.expect("error"))["code"] == "locked"  # for a few minutes
+        await guest.close()
+
+        # The lockout holds per address; a moderator is not affected by it.
+        other = Bot(server.ws, slug, "Olga 2", cookies=owner)
+        assert (await other.join())["self"]["role"] == "moderator"
+        await other.close()
+    finally:
+        await olga.close()
+
+
+async def test_the_right_password_lets_in(server: RunningServer) -> None:
+    slug, _ = await owned_room(server, password="Rathaus 2026!")
+    guest = Bot(server.ws, slug, "Gast")
+    try:
+        assert (await guest.join(password="Rathaus 2026!"))["self"]["role"] == "guest"
+    finally:
+        await guest.close()
+
+
+async def test_members_only_rooms(server: RunningServer) -> None:
+    slug, _ = await owned_room(server, guests_allowed=False)
+    _, member = await signed_in(server, "Mia Member")
+    guest, mia = Bot(server.ws, slug, "Gast"), Bot(server.ws, slug, "Mia", cookies=member)
+    try:
+        await guest.knock()
+        assert (await guest.expect("error"))["code"] == "guests_not_allowed"
+        assert (await mia.join())["self"]["role"] == "member"
+    finally:
+        await guest.close()
+        await mia.close()
+
+
+async def test_removed_and_barred(server: RunningServer) -> None:
+    slug, owner = await owned_room(server)
+    olga = Bot(server.ws, slug, "Olga", cookies=owner)
+    barred = {"rathaus_guest": unique("g")}
+    guest, other = Bot(server.ws, slug, "Störer", cookies=barred), Bot(server.ws, slug, "Ben")
+    try:
+        await olga.join()
+        await other.join()
+        target = (await guest.join())["self"]["id"]
+        await olga.send({"type": "remove", "id": target, "bar": True})
+        assert (await guest.expect("bye"))["reason"] == "removed"
+        assert (await other.expect("participant_left"))["id"] == target
+        shown = await other.expect("moderation")
+        assert (shown["action"], shown["target"]) == ("remove", target)
+
+        back = Bot(server.ws, slug, "Störer", cookies=barred)
+        await back.knock()
+        assert (await back.expect("error"))["code"] == "barred"
+        await back.close()
+
+        await olga.send({"type": "remove", "id": other.welcome["self"]["id"], "bar": False})
+        await other.expect("bye")
+        again = Bot(server.ws, slug, "Ben")
+        assert (await again.join())["self"]["name"] == "Ben"  # not barred: may come back
+        await again.close()
+        actions = [e.action for e in await server.app.state.audit.recent(room=slug)]
+        assert actions == ["remove", "remove_and_bar"]
+    finally:
+        await olga.close()
+        await guest.close()
+        await other.close()
+
+
+async def test_a_moderators_mute_stops_the_sound_at_janus(server: RunningServer) -> None:
+    slug, owner = await owned_room(server)
+    olga = Bot(server.ws, slug, "Olga", cookies=owner)
+    speaker, listener = Bot(server.ws, slug, "Laut"), Bot(server.ws, slug, "Hör")
+    try:
+        await olga.join()
+        await listener.join()
+        welcome = await speaker.join()
+        await speaker.publish(RED, 440)
+        feed = (await listener.expect("feed_added"))["feed"]
+        got = await listener.subscribe(feed["id"])
+        await wait_until(lambda: got.dominant_hz() is not None, what="the tone")
+
+        await olga.send({"type": "mute", "id": welcome["self"]["id"]})
+        assert "by" in await speaker.expect("muted")
+        updated = await listener.expect("participant_updated")
+        assert updated["participant"]["audio"] is False
+        await asyncio.sleep(0.5)  # packets in flight
+        frames = len(got.audio_seen)
+        await asyncio.sleep(1.5)
+        assert len(got.audio_seen) - frames < 5, "audio still flows after the mute"
+
+        # Only the speaker can switch the microphone on again; then the tone comes back.
+        await speaker.send({"type": "media", "audio": True, "video": True})
+        before = len(got.audio_seen)
+        await wait_until(lambda: len(got.audio_seen) > before + 25, what="the tone again")
+        assert abs((got.dominant_hz() or 0) - 440) < 15
+    finally:
+        await olga.close()
+        await speaker.close()
+        await listener.close()
+
+
+async def test_stop_screen_lock_promote_and_end(server: RunningServer) -> None:
+    slug, owner = await owned_room(server)
+    olga, gast = Bot(server.ws, slug, "Olga", cookies=owner), Bot(server.ws, slug, "Gast")
+    try:
+        await olga.join()
+        gast_id = (await gast.join())["self"]["id"]
+        await gast.publish((10, 10, 200), 330, kind="screen")
+        screen = (await olga.expect("feed_added"))["feed"]
+        await olga.send({"type": "stop_screen", "id": gast_id})
+        await gast.expect("screen_stopped")
+        assert (await olga.expect("feed_removed"))["id"] == screen["id"]
+
+        await olga.send({"type": "lock", "locked": True})
+        assert (await gast.expect("meeting_updated"))["locked"] is True
+        late = Bot(server.ws, slug, "Spät")
+        await late.knock()
+        assert (await late.expect("error"))["code"] == "meeting_locked"
+        await late.close()
+
+        await olga.send({"type": "promote", "id": gast_id})
+        promoted = await gast.expect("participant_updated")
+        assert promoted["participant"]["role"] == "moderator"
+        await gast.send({"type": "lock", "locked": False})  # now allowed
+        await olga.expect("meeting_updated", locked=False)
+
+        await gast.send({"type": "end"})
+        assert (await olga.expect("bye"))["reason"] == "ended"
+        assert (await gast.expect("bye"))["reason"] == "ended"
+    finally:
+        await olga.close()
+        await gast.close()
+
+
+async def test_no_moderator_action_is_allowed_to_others(server: RunningServer) -> None:
+    slug, owner = await owned_room(server)
+    olga = Bot(server.ws, slug, "Olga", cookies=owner)
+    _, member = await signed_in(server, "Mia")
+    guest, mia = Bot(server.ws, slug, "Gast"), Bot(server.ws, slug, "Mia", cookies=member)
+    try:
+        await olga.join()
+        await guest.join()
+        await mia.join()
+        for bot in (guest, mia):
+            for action in MODERATOR_ACTIONS:
+                await bot.send(action)
+                error = await bot.expect("error")
+                assert (error["code"], error["ref"]) == ("forbidden", action["type"])
+        await asyncio.sleep(0.3)
+        assert not saw(olga, "bye", "moderation", "meeting_updated", "muted")
+    finally:
+        for bot in (olga, guest, mia):
+            await bot.close()

@@ -1,0 +1,113 @@
+"""The whole authorisation matrix: every role, every action, every room setting.
+
+The expected outcome is written out independently of the implementation, as a table a person can
+check; any cell where the code allows what the table refuses (or the other way round) fails.
+"""
+
+import itertools
+
+import pytest
+
+from rathaus.meetings.access import (
+    MODERATOR_ACTIONS,
+    Decision,
+    Outcome,
+    Role,
+    RoomAccess,
+    decide_entry,
+    may,
+)
+
+ALL_ACTIONS = sorted(
+    MODERATOR_ACTIONS
+    | {
+        "publish",
+        "unpublish",
+        "subscribe",
+        "answer",
+        "unsubscribe",
+        "layer",
+        "restart",
+        "trickle",
+        "media",
+        "leave",
+        "ping",
+        "join",
+    }
+)
+MODERATOR_ONLY = {
+    "admit",
+    "deny",
+    "admit_all",
+    "mute",
+    "mute_all",
+    "stop_video",
+    "stop_screen",
+    "remove",
+    "lock",
+    "end",
+    "promote",
+}
+
+
+def expected_entry(role: Role, access: RoomAccess, password_ok: bool | None, barred: bool) -> str:
+    """The table, in words: moderators always enter; then bar, guests, lock, password, lobby."""
+    if role is Role.MODERATOR:
+        return "admit"
+    if barred:
+        return "refuse:barred"
+    if role is Role.GUEST and not access.guests_allowed:
+        return "refuse:guests_not_allowed"
+    if access.locked:
+        return "refuse:meeting_locked"
+    if access.has_password and password_ok is None:
+        return "refuse:password_required"
+    if access.has_password and password_ok is False:
+        return "refuse:wrong_password"
+    return "wait" if access.lobby else "admit"
+
+
+def as_text(decision: Decision) -> str:
+    if decision.outcome is Outcome.REFUSE:
+        return f"refuse:{decision.code}"
+    return decision.outcome.value
+
+
+CASES = [
+    (role, RoomAccess(guests, lobby, password, locked, present), password_ok, barred)
+    for role, guests, lobby, password, locked, present, password_ok, barred in itertools.product(
+        Role,
+        [True, False],
+        [True, False],
+        [True, False],
+        [True, False],
+        [True, False],
+        [None, False, True],
+        [True, False],
+    )
+]
+
+
+@pytest.mark.parametrize(("role", "access", "password_ok", "barred"), CASES)
+def test_entry(role: Role, access: RoomAccess, password_ok: bool | None, barred: bool) -> None:
+    decision = decide_entry(role, access, password_ok=password_ok, barred=barred)
+    assert as_text(decision) == expected_entry(role, access, password_ok, barred)
+
+
+def test_the_matrix_is_complete() -> None:
+    assert len(CASES) == 3 * 2**5 * 3 * 2
+    assert MODERATOR_ACTIONS == MODERATOR_ONLY
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "admitted"),
+    list(itertools.product(Role, ALL_ACTIONS, [True, False])),
+)
+def test_actions(role: Role, action: str, admitted: bool) -> None:
+    if not admitted:
+        expected = action in ("ping", "leave")  # the lobby: nothing of the meeting
+    elif action in MODERATOR_ONLY:
+        expected = role is Role.MODERATOR
+    else:
+        expected = True
+    assert may(role, action, admitted=admitted) is expected
