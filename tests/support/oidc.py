@@ -69,7 +69,9 @@ def _clients() -> dict[str, OidcTestClient]:
 
 
 @contextlib.asynccontextmanager
-async def running_oidc_provider(work_dir: Path) -> AsyncIterator[OidcTestProvider]:
+async def running_oidc_provider(
+    work_dir: Path, redirect_uris: tuple[str, ...] = ()
+) -> AsyncIterator[OidcTestProvider]:
     node = shutil.which("node")
     if node is None or not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
         pytest.fail(
@@ -83,7 +85,7 @@ async def running_oidc_provider(work_dir: Path) -> AsyncIterator[OidcTestProvide
             "client_id": c.client_id,
             "client_secret": c.client_secret,
             "token_endpoint_auth_method": c.auth_method,
-            "redirect_uris": [REDIRECT_URI],
+            "redirect_uris": [REDIRECT_URI, *redirect_uris],
         }
         for c in clients.values()
     ]

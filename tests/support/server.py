@@ -56,7 +56,7 @@ async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
-        port=0,
+        port=settings.server.port,
         log_level="warning",
         access_log=False,
         ws_max_size=65 * 1024,
