@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rathaus import audit_api, errors
 from rathaus.accounts import api as accounts_api
@@ -25,6 +27,7 @@ from rathaus.meetings import api as meetings_api
 from rathaus.meetings.door import Door
 from rathaus.meetings.registry import MeetingRegistry
 from rathaus.rooms import api as rooms_api
+from rathaus.rooms.invites import Invites
 from rathaus.rooms.service import RoomService
 from rathaus.secrets_store import Signer, load_or_create_key
 from rathaus.web import pages
@@ -64,6 +67,36 @@ async def start_media(settings: Settings) -> tuple[JanusPool, JanusSupervisor | 
     return pool, supervisor
 
 
+def wire_services(
+    state: Any, settings: Settings, sessions: async_sessionmaker[AsyncSession], pool: JanusPool
+) -> None:
+    """The feature services, each given what it needs; kept on ``app.state``."""
+    directory = LdapAuthenticator(settings.ldap) if settings.ldap.enabled else None
+    state.accounts = AccountService(
+        sessions,
+        settings.accounts,
+        directory=directory.authenticate if directory else None,
+        external_sign_in=settings.oidc.enabled,
+    )
+    state.oidc = OidcClient(settings.oidc) if settings.oidc.enabled else None
+    secret_key = load_or_create_key(settings.server.data_dir)  # generated at first start
+    state.oidc_signer = Signer(secret_key, "oidc-pending")
+    state.invites = Invites(Signer(secret_key, "guest-link"))
+    state.rooms = RoomService(
+        sessions,
+        adhoc=settings.meeting.adhoc_rooms,
+        accounts_configured=state.accounts.accounts_configured,
+    )
+    state.audit = AuditLog(sessions)
+    state.meetings = MeetingRegistry(pool, settings.meeting, settings.turn, state.audit)
+    state.door = Door(
+        state.rooms,
+        state.accounts,
+        state.invites,
+        joins_per_minute=settings.meeting.join_attempts_per_minute,
+    )
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,24 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
         engine = create_engine(settings.database_url)
         await migrate(engine)
         pool, supervisor = await start_media(settings)
-        sessions = sessionmaker(engine)
-        directory = LdapAuthenticator(settings.ldap) if settings.ldap.enabled else None
-        app.state.accounts = AccountService(
-            sessions,
-            settings.accounts,
-            directory=directory.authenticate if directory else None,
-            external_sign_in=settings.oidc.enabled,
-        )
-        app.state.oidc = OidcClient(settings.oidc) if settings.oidc.enabled else None
-        app.state.oidc_signer = Signer(load_or_create_key(settings.server.data_dir), "oidc-pending")
-        app.state.rooms = RoomService(
-            sessions,
-            adhoc=settings.meeting.adhoc_rooms,
-            accounts_configured=app.state.accounts.accounts_configured,
-        )
-        app.state.audit = AuditLog(sessions)
-        app.state.meetings = MeetingRegistry(pool, settings.meeting, settings.turn, app.state.audit)
-        app.state.door = Door(app.state.rooms, app.state.accounts)
+        wire_services(app.state, settings, sessionmaker(engine), pool)
         app.state.janus_supervisor = supervisor
         try:
             yield

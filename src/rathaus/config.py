@@ -94,6 +94,8 @@ class MeetingSettings(_Section):
     resume_grace: float = Field(5.0, ge=0, le=600)
     # Seconds of silence after which a WebSocket counts as dead.
     keepalive_timeout: float = Field(10.0, ge=2, le=600)
+    # Attempts to join (or knock) per minute and address before `rate_limited`.
+    join_attempts_per_minute: int = Field(30, ge=1, le=100_000)
 
 
 class AccountSettings(_Section):

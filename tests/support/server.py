@@ -43,7 +43,13 @@ def server_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
         "server": {"host": "127.0.0.1", "port": 0, "data_dir": str(data_dir)},
         "janus": {"ice_enforce_list": MEDIA_IFACE, "rtp_port_min": 40000, "rtp_port_max": 50000},
         # Ad-hoc rooms explicitly on: tests that add accounts use a server of their own.
-        "meeting": {"resume_grace": 2.0, "keepalive_timeout": 10.0, "adhoc_rooms": True},
+        "meeting": {
+            "resume_grace": 2.0,
+            "keepalive_timeout": 10.0,
+            "adhoc_rooms": True,
+            # Every test joins from 127.0.0.1; the limit has a test of its own.
+            "join_attempts_per_minute": 100_000,
+        },
     }
     for name, values in sections.items():
         overrides[name] = {**overrides.get(name, {}), **values}

@@ -39,15 +39,20 @@ class Decision:
 
 
 def decide_entry(
-    role: Role, access: RoomAccess, *, password_ok: bool | None, barred: bool
+    role: Role,
+    access: RoomAccess,
+    *,
+    password_ok: bool | None,
+    barred: bool,
+    invited: bool = False,
 ) -> Decision:
     """The rules for a `join`, in the order a person would meet them at the door.
-    ``password_ok`` is None when no password was given."""
+    ``password_ok`` is None when no password was given; ``invited``: a valid guest link."""
     if role is Role.MODERATOR:
         return Decision(Outcome.ADMIT)
     if barred:
         return Decision(Outcome.REFUSE, "barred")
-    if role is Role.GUEST and not access.guests_allowed:
+    if role is Role.GUEST and not access.guests_allowed and not invited:
         return Decision(Outcome.REFUSE, "guests_not_allowed")
     if access.locked:
         return Decision(Outcome.REFUSE, "meeting_locked")
@@ -97,3 +102,4 @@ class Entrant:
     user_id: int | None = None
     guest_key: str | None = None
     password_ok: bool | None = None
+    invited: bool = False  # a guest with a valid guest link

@@ -112,6 +112,7 @@ class Meeting:
             self.access(),
             password_ok=entrant.password_ok,
             barred=self._barred(entrant),
+            invited=entrant.invited,
         )
         if decision.outcome is Outcome.REFUSE:
             raise Refused(_REFUSALS.get(decision.code, decision.code), code=decision.code)

@@ -46,6 +46,7 @@ class Join(_Message):
     name: str = Field(max_length=4 * MAX_NAME)
     resume: str | None = Field(default=None, max_length=128)
     password: str | None = Field(default=None, max_length=256)
+    invite: str | None = Field(default=None, max_length=512)  # a guest link's token
 
     @field_validator("name")
     @classmethod

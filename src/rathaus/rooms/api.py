@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from rathaus.accounts.api import accounts, require_member
+from rathaus.rooms.invites import MAX_HOURS, Invites
 from rathaus.rooms.service import MAX_NAME, Room, RoomService
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -102,3 +104,23 @@ async def take_role(slug: str, username: str, request: Request) -> None:
     signed_in = await require_member(request)
     member = await accounts(request).user_named(username)
     await _rooms(request).set_role(slug, signed_in.user, member, None)
+
+
+class GuestLinkIn(BaseModel):
+    valid_hours: float = Field(default=24 * 7, gt=0, le=MAX_HOURS)
+
+
+class GuestLinkOut(BaseModel):
+    url: str
+    expires_at: int  # unix time
+
+
+@router.post("/{slug}/guest-links", status_code=status.HTTP_201_CREATED)
+async def create_guest_link(slug: str, body: GuestLinkIn, request: Request) -> GuestLinkOut:
+    """A link that lets guests into a members-only room until it expires."""
+    signed_in = await require_member(request)
+    rooms = _rooms(request)
+    await rooms.require_manager(await rooms.get(slug), signed_in.user)
+    invites: Invites = request.app.state.invites
+    token, expires = invites.create(slug, body.valid_hours)
+    return GuestLinkOut(url=f"/r/{slug}?{urlencode({'invite': token})}", expires_at=expires)

@@ -116,7 +116,7 @@ class RoomService:
         async with self._sessions() as session:
             return await store.role_of(session, room.id, user.id)
 
-    async def _require_manager(self, room: Room, user: User) -> None:
+    async def require_manager(self, room: Room, user: User) -> None:
         if user.is_admin or await self.role_of(room, user) in ("owner", "co_owner"):
             return
         raise NotAllowed("only the room's owners may change it")
@@ -132,7 +132,7 @@ class RoomService:
     ) -> Room:
         """Change access settings; ``password=""`` removes the room password."""
         room = await self.get(slug)
-        await self._require_manager(room, user)
+        await self.require_manager(room, user)
         if password is not None and len(password) > MAX_ROOM_PASSWORD:
             raise BadMessage(f"a room password has at most {MAX_ROOM_PASSWORD} characters")
         new_hash = await hash_password(password) if password else None
@@ -152,7 +152,7 @@ class RoomService:
         if role is not None and role not in ROOM_ROLES:
             raise BadMessage(f"a room role is one of {', '.join(ROOM_ROLES)}")
         room = await self.get(slug)
-        await self._require_manager(room, user)
+        await self.require_manager(room, user)
         if member.id == room.owner_id:
             raise BadMessage("the owner's role cannot be changed")
         async with self._sessions.begin() as session:

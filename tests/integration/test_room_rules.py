@@ -1,0 +1,158 @@
+"""Room settings and roles over HTTP, guest links that expire, and the join rate limit."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.bot import Bot, wait_until
+from tests.support.server import RunningServer, running_server, server_settings
+
+PASSWORD = "a long password 1"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+async def browser_for(server: RunningServer, admin: bool = False) -> tuple[Any, httpx.AsyncClient]:
+    """A signed-in member (or administrator) with an HTTP client carrying the CSRF header."""
+    user = await server.app.state.accounts.create_user(unique("u"), PASSWORD, admin=admin)
+    http = httpx.AsyncClient(base_url=server.http)
+    signed = await http.post("/api/session", json={"username": user.username, "password": PASSWORD})
+    http.headers["x-csrf-token"] = signed.json()["csrf_token"]
+    return user, http
+
+
+async def test_only_owners_change_a_room_and_name_moderators(server: RunningServer) -> None:
+    _, as_owner = await browser_for(server)
+    member, as_member = await browser_for(server)
+    _, as_admin = await browser_for(server, admin=True)
+    try:
+        slug = (await as_owner.post("/api/rooms", json={"name": unique("Rat ")})).json()["slug"]
+        change = {"lobby": True, "password": "Geheim 1234", "guests_allowed": False}
+        refused = await as_member.patch(f"/api/rooms/{slug}", json=change)
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+        changed = await as_owner.patch(f"/api/rooms/{slug}", json=change)
+        assert changed.json() == {
+            "slug": slug,
+            "name": changed.json()["name"],
+            "guests_allowed": False,
+            "lobby": True,
+            "has_password": True,
+        }
+        assert (
+            await as_member.put(
+                f"/api/rooms/{slug}/roles/{member.username}", json={"role": "co_owner"}
+            )
+        ).status_code == 403
+        assert (
+            await as_owner.put(
+                f"/api/rooms/{slug}/roles/{member.username}", json={"role": "co_owner"}
+            )
+        ).status_code == 204
+        # Now a co-owner: may change the room, and moderates its meeting.
+        assert (await as_member.patch(f"/api/rooms/{slug}", json={"password": ""})).json()[
+            "has_password"
+        ] is False
+        bot = Bot(
+            server.ws,
+            slug,
+            "Mia",
+            cookies={"rathaus_session": as_member.cookies["rathaus_session"]},
+        )
+        assert (await bot.join())["self"]["role"] == "moderator"
+        await bot.close()
+        assert (
+            await as_admin.patch(f"/api/rooms/{slug}", json={"lobby": False})
+        ).status_code == 200
+        assert (
+            await as_owner.delete(f"/api/rooms/{slug}/roles/{member.username}")
+        ).status_code == 204
+        assert (
+            await as_member.patch(f"/api/rooms/{slug}", json={"lobby": True})
+        ).status_code == 403
+
+        assert (await as_member.get("/api/audit")).status_code == 403
+        assert (await as_admin.get("/api/audit")).status_code == 200
+    finally:
+        for http in (as_owner, as_member, as_admin):
+            await http.aclose()
+
+
+async def test_guest_links_let_guests_into_members_only_rooms_until_they_expire(
+    server: RunningServer,
+) -> None:
+    _, as_owner = await browser_for(server)
+    _, as_member = await browser_for(server)
+    try:
+        slug = (await as_owner.post("/api/rooms", json={"name": unique("Rat ")})).json()["slug"]
+        await as_owner.patch(f"/api/rooms/{slug}", json={"guests_allowed": False})
+        refused = await as_member.post(f"/api/rooms/{slug}/guest-links", json={})
+        assert refused.status_code == 403, refused.text
+        link = (
+            await as_owner.post(f"/api/rooms/{slug}/guest-links", json={"valid_hours": 1})
+        ).json()
+        assert link["expires_at"] == pytest.approx(time.time() + 3600, abs=5)
+        token = httpx.URL(link["url"]).params["invite"]
+
+        guest = Bot(server.ws, slug, "Gast")
+        await guest.knock()
+        assert (await guest.expect("error"))["code"] == "guests_not_allowed"
+        tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+        await guest.send({"type": "join", "name": "Gast", "invite": tampered})
+        assert (await guest.expect("error"))["code"] == "guests_not_allowed"
+        await guest.send({"type": "join", "name": "Gast", "invite": token})
+        assert (await guest.expect("welcome"))["self"]["role"] == "guest"
+        await guest.close()
+
+        invites = server.app.state.invites
+        other_room, _ = invites.create("another-room", 1)
+        expired, _ = invites.create(slug, 1, now=time.time() - 7200)
+        late = Bot(server.ws, slug, "Spät")
+        await late.connect()
+        await late.send({"type": "join", "name": "Spät", "invite": other_room})
+        assert (await late.expect("error"))["code"] == "guests_not_allowed"
+        await late.send({"type": "join", "name": "Spät", "invite": expired})
+        error = await late.expect("error")
+        assert error["code"] == "guest_link_expired" and "expired" in error["message"]
+        await late.close()
+    finally:
+        await as_owner.aclose()
+        await as_member.aclose()
+
+
+@pytest.fixture
+async def strict_server(server: RunningServer, tmp_path: Path) -> AsyncIterator[RunningServer]:
+    supervisor = server.app.state.janus_supervisor
+    node = {"name": "shared", "url": supervisor.url, "api_secret": supervisor.api_secret}
+    settings = server_settings(
+        tmp_path, janus={"nodes": [node]}, meeting={"join_attempts_per_minute": 5}
+    )
+    async with running_server(settings) as running:
+        yield running
+
+
+async def test_join_attempts_are_rate_limited_per_address(strict_server: RunningServer) -> None:
+    bots, outcomes = [], []
+    try:
+        for n in range(7):
+            bot = Bot(strict_server.ws, "rate", f"P{n}")
+            bots.append(bot)
+            await bot.knock()
+            await wait_until(
+                lambda bot=bot: any(m["type"] in ("welcome", "error") for m in bot.messages),
+                what="an answer",
+            )
+            answer = next(m for m in bot.messages if m["type"] in ("welcome", "error"))
+            outcomes.append(answer.get("code", answer["type"]))
+        assert outcomes == ["welcome"] * 5 + ["rate_limited"] * 2
+    finally:
+        for bot in bots:
+            await bot.close()
