@@ -47,6 +47,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from load import rathaus_process
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.support import server as support_server
 from tests.support.bot import (
     NO_ICE_SERVERS,
@@ -60,17 +61,6 @@ from rathaus.media.janus import videoroom
 from rathaus.media.janus.client import JanusClient, JanusSession
 from rathaus.media.janus.core import WebrtcUp
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-sandbox",
-]
 DEMOS = Path("/usr/share/janus/demos")
 DEMO_ROOM = 1234
 PUBLISHER_RGB, PUBLISHER_HZ = (220, 30, 30), 440.0
@@ -456,7 +446,7 @@ async def bench(runs: int, warmup: int, in_process: bool) -> dict[str, Any]:
                 async_playwright() as pw,
             ):
                 browser = await pw.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+                    executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
                 )
                 targets = {
                     "rathaus": (

@@ -10,7 +10,7 @@ import pytest
 
 from rathaus.accounts.service import AccountService
 from rathaus.config import AccountSettings
-from tests.support.server import RunningServer, running_server, server_settings
+from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 
 PASSWORD = "correct horse battery"
 
@@ -18,12 +18,10 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 async def accounts_server(server: RunningServer, tmp_path: Path) -> AsyncIterator[RunningServer]:
     """A Rathaus with ad-hoc rooms left to the default, on the shared Janus."""
-    supervisor = server.app.state.janus_supervisor
-    node = {"name": "shared", "url": supervisor.url, "api_secret": supervisor.api_secret}
     settings = server_settings(
         tmp_path,
         meeting={"adhoc_rooms": None},
-        janus={"nodes": [node]},
+        janus=shared_janus(server),
         accounts={"max_failures": 3, "lockout_seconds": 1.0},
     )
     async with running_server(settings) as running:

@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.support.bot import Bot
-from tests.support.server import RunningServer, running_server, server_settings
+from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 
 
 @pytest.fixture
@@ -18,12 +18,10 @@ async def closed_server(
 ) -> AsyncIterator[RunningServer]:
     """A second Rathaus without ad-hoc rooms, on PostgreSQL, and on the first one's Janus as an
     external node."""
-    supervisor = server.app.state.janus_supervisor
-    node = {"name": "shared", "url": supervisor.url, "api_secret": supervisor.api_secret}
     settings = server_settings(
         tmp_path,
         meeting={"adhoc_rooms": False},
-        janus={"nodes": [node]},
+        janus=shared_janus(server),
         database={"url": postgres_url},
     )
     async with running_server(settings) as running:

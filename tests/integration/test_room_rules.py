@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.support.bot import Bot, wait_until
-from tests.support.server import RunningServer, running_server, server_settings
+from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 
 PASSWORD = "a long password 1"
 
@@ -130,10 +130,8 @@ async def test_guest_links_let_guests_into_members_only_rooms_until_they_expire(
 
 @pytest.fixture
 async def strict_server(server: RunningServer, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    supervisor = server.app.state.janus_supervisor
-    node = {"name": "shared", "url": supervisor.url, "api_secret": supervisor.api_secret}
     settings = server_settings(
-        tmp_path, janus={"nodes": [node]}, meeting={"join_attempts_per_minute": 5}
+        tmp_path, janus=shared_janus(server), meeting={"join_attempts_per_minute": 5}
     )
     async with running_server(settings) as running:
         yield running

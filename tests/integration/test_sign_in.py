@@ -10,15 +10,8 @@ import httpx
 from rathaus.media.janus.supervisor import free_port
 from tests.support.bot import Bot
 from tests.support.oidc import running_oidc_provider, sign_in_at_provider
-from tests.support.server import RunningServer, running_server, server_settings
+from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 from tests.support.slapd import Slapd
-
-
-def shared_janus(server: RunningServer) -> dict[str, object]:
-    supervisor = server.app.state.janus_supervisor
-    return {
-        "nodes": [{"name": "shared", "url": supervisor.url, "api_secret": supervisor.api_secret}]
-    }
 
 
 async def test_openid_connect_sign_in(server: RunningServer, tmp_path: Path) -> None:

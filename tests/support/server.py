@@ -82,3 +82,12 @@ async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 30)
+
+
+def shared_janus(server: RunningServer) -> dict[str, Any]:
+    """Janus settings for a second Rathaus that uses ``server``'s managed Janus as an external
+    node (a Janus start saved, and the external-node path tested on the way)."""
+    supervisor = server.app.state.janus_supervisor
+    return {
+        "nodes": [{"name": "shared", "url": supervisor.url, "api_secret": supervisor.api_secret}]
+    }

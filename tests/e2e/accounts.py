@@ -1,0 +1,43 @@
+"""Accounts and owned rooms for browser tests, made directly on the running server."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from tests.support.server import RunningServer
+
+PASSWORD = "a long password 1"
+
+
+@dataclass(frozen=True)
+class OwnedRoom:
+    slug: str
+    username: str
+    display_name: str
+
+
+async def owned_room(
+    server: RunningServer, display_name: str = "Olga Owner", **settings: Any
+) -> OwnedRoom:
+    """A new user (unique name) who owns a new room; ``settings`` go to ``rooms.update``
+    (``lobby=True``, ``password="…"``, ``guests_allowed=False``)."""
+    username = f"o{uuid.uuid4().hex[:12]}"
+    user = await server.app.state.accounts.create_user(username, PASSWORD, display_name)
+    slug = f"m-{uuid.uuid4().hex[:10]}"
+    await server.app.state.rooms.create("Ausschuss", slug, owner_id=user.id)
+    if settings:
+        await server.app.state.rooms.update(slug, user, **settings)
+    return OwnedRoom(slug, username, display_name)
+
+
+async def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Through the pre-join screen's "Sign in" disclosure (English UI)."""
+    await page.locator("#signin summary").click()
+    await page.get_by_label("User name", exact=True).fill(username)
+    await page.get_by_label("Password", exact=True).fill(password)
+    await page.get_by_role("button", name="Sign in", exact=True).click()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
