@@ -1,4 +1,9 @@
-"""Accounts and owned rooms for browser tests, made directly on the running server."""
+"""Accounts and owned rooms for browser tests, made directly on the running server.
+
+The server is shared with every other test, and some of its rules change once any account
+exists (e.g. creating rooms through the API then needs a sign-in): ``forget_accounts()``
+deletes the accounts made here again.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from playwright.async_api import Page, expect
 from tests.support.server import RunningServer
 
 PASSWORD = "a long password 1"
+
+_made: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ async def owned_room(
     (``lobby=True``, ``password="…"``, ``guests_allowed=False``)."""
     username = f"o{uuid.uuid4().hex[:12]}"
     user = await server.app.state.accounts.create_user(username, PASSWORD, display_name)
+    _made.append(username)
     slug = f"m-{uuid.uuid4().hex[:10]}"
     await server.app.state.rooms.create("Ausschuss", slug, owner_id=user.id)
     if settings:
@@ -41,3 +49,9 @@ async def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
     await page.get_by_label("Password", exact=True).fill(password)
     await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+async def forget_accounts(server: RunningServer) -> None:
+    """Deletes the accounts made by ``owned_room`` (their rooms stay, without an owner)."""
+    while _made:
+        await server.app.state.accounts.delete_user(_made.pop())

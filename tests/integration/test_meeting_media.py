@@ -73,6 +73,10 @@ async def test_leaving_removes_the_participant_and_its_feed(server: RunningServe
         assert (await anna.expect("bye"))["reason"] == "left"
         assert (await ben.expect("feed_removed", timeout=5))["id"] == feed["id"]
         assert (await ben.expect("participant_left", timeout=5))["id"] == anna.welcome["self"]["id"]
+        await ben.send({"type": "leave"})  # the last one: the meeting and its Janus room go
+        await ben.expect("bye")
+        meetings = server.app.state.meetings._meetings
+        await wait_until(lambda: name not in meetings, timeout=5, what="the meeting to close")
     finally:
         await anna.close()
         await ben.close()

@@ -27,7 +27,7 @@ async def test_one_lane_keeps_order_and_lanes_run_side_by_side() -> None:
     await lanes.close()
 
 
-async def test_limits_and_close_cancels_work() -> None:
+async def test_limits_and_close_cancels_work_after_a_grace_period() -> None:
     started = asyncio.Event()
 
     async def handle(item: int) -> None:
@@ -40,6 +40,20 @@ async def test_limits_and_close_cancels_work() -> None:
     assert lanes.submit("b", 1)
     assert not lanes.submit("c", 1)  # too many lanes
     await started.wait()
-    await asyncio.wait_for(lanes.close(), 1)
-    assert lanes.submit("c", 1)  # closed lanes are gone
+    await asyncio.wait_for(lanes.close(grace=0.05), 1)
+    assert not lanes.submit("c", 1)  # closed for good
+
+
+async def test_close_lets_running_work_finish_and_drops_the_queue() -> None:
+    done: list[int] = []
+
+    async def handle(item: int) -> None:
+        await asyncio.sleep(0.05)
+        done.append(item)
+
+    lanes: Lanes[int] = Lanes(handle, max_lanes=2, depth=4)
+    for item in (1, 2, 3):
+        lanes.submit("a", item)
+    await asyncio.sleep(0)
     await lanes.close()
+    assert done == [1]

@@ -24,9 +24,12 @@ class Lanes(Generic[T]):
         self._depth = depth
         self._lanes: dict[str, collections.deque[T]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closed = False
 
     def submit(self, lane: str, item: T) -> bool:
         """Queue ``item`` behind the others of its lane; False when lanes or lane are full."""
+        if self._closed:
+            return False
         queue = self._lanes.get(lane)
         if queue is None:
             if len(self._lanes) >= self._max_lanes:
@@ -48,8 +51,16 @@ class Lanes(Generic[T]):
             del self._lanes[lane]
             del self._tasks[lane]
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 5.0) -> None:
+        """Drop what is queued; let what is running finish (a `leave` or `end` must not stop
+        halfway because its own socket closed), cancelling it after ``grace`` seconds."""
+        self._closed = True
+        for queue in self._lanes.values():
+            while len(queue) > 1:
+                queue.pop()
         tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

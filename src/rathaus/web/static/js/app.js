@@ -1,18 +1,35 @@
-// Entry point of room.html: picks the language, runs the pre-join → meeting → left screens,
-// and wires Signaling (protocol.js) and MediaSession (media.js) to the views.
+// Entry point of room.html: picks the language, runs the pre-join → (lobby →) meeting → left
+// screens, and wires Signaling (protocol.js) and MediaSession (media.js) to the views.
 
-import { detectLanguage, errorText, setLanguage, t, translate, language } from './i18n.js';
-import { Signaling, msg, preconnect } from './protocol.js';
+import { detectLanguage, errorText, hasKey, setLanguage, t, translate, language } from './i18n.js';
+import { Signaling, closeWarm, msg, preconnect } from './protocol.js';
 import { MediaSession } from './media.js';
 import { PreJoin } from './prejoin.js';
 import { MeetingView } from './meeting.js';
 import { LocalMedia } from './local.js';
+import { SignIn } from './signin.js';
+import { LobbyPanel, LobbyView } from './lobby.js';
+import { ConfirmDialog } from './dialog.js';
 
 /** @typedef {import('./protocol.js').Participant} Participant */
-/** @typedef {'prejoin' | 'meeting' | 'left'} Screen */
+/** @typedef {import('./tile.js').TileAction} TileAction */
+/** @typedef {import('./i18n.js').MessageKey} MessageKey */
+/** @typedef {'prejoin' | 'lobby' | 'meeting' | 'left'} Screen */
 
 /** Errors shown in the meeting; the others are handled where they arise or only logged. */
-const SHOWN_ERRORS = new Set(['media_failed', 'rate_limited', 'internal', 'too_large', 'bad_message']);
+const SHOWN_ERRORS = new Set([
+  'media_failed', 'rate_limited', 'internal', 'too_large', 'bad_message', 'forbidden',
+  'unknown_participant',
+]);
+
+/** Why the server ended our participation: [text, heading] of the left screen. */
+/** @type {Record<string, [MessageKey, MessageKey]>} */
+const ENDINGS = {
+  bye_replaced: ['left.replaced', 'left.heading'],
+  bye_removed: ['left.removed', 'left.headingOut'],
+  bye_ended: ['left.ended', 'left.headingOut'],
+  bye_denied: ['left.denied', 'left.headingDenied'],
+};
 
 /** The room id from /r/<room>. @returns {string} */
 function roomFromPath() {
@@ -43,9 +60,16 @@ class App {
 
     this.statusEl = byId('status');
     this.leftEl = byId('left');
+    this.leftHeading = byId('left-heading');
     this.leftReason = byId('left-reason');
     this.prejoin = new PreJoin();
+    this.signIn = new SignIn();
+    this.lobby = new LobbyView();
+    this.lobbyPanel = new LobbyPanel();
+    this.dialog = new ConfirmDialog();
     this.meeting = new MeetingView();
+    /** @type {Map<string, string>} names of everyone seen in this meeting (for announcements) */
+    this.names = new Map();
     /** @type {Screen} */
     this.screen = 'prejoin';
     /** @type {Signaling | null} */
@@ -62,8 +86,21 @@ class App {
     this.statusTimer = null;
 
     this.prejoin.onJoin = (name, stream) => this.join(name, stream);
+    this.signIn.onReady = (session) => {
+      if (session) this.prejoin.prefillName(session.user.display_name);
+    };
+    this.signIn.onChange = (session) => {
+      if (session) this.prejoin.prefillName(session.user.display_name);
+      this.announce(session ? t('signin.signedIn', { name: session.user.display_name }) : t('signin.signedOut'), true);
+      // The socket must be opened after the cookie changed for the server to see it.
+      closeWarm();
+      preconnect(Signaling.urlFor(this.room));
+    };
+    this.signIn.load();
     this.meeting.onToggle((name, pressed) => this.toggle(name, pressed));
     this.meeting.onLeave(() => this.leave());
+    this.lobby.onLeave(() => this.leave());
+    this.setupModeration();
     this.meeting.showToggle('screen', !!navigator.mediaDevices?.getDisplayMedia);
     byId('rejoin-button').addEventListener('click', () => this.rejoin());
     this.installHook();
@@ -78,6 +115,7 @@ class App {
   show(screen) {
     this.screen = screen;
     this.prejoin.root.hidden = screen !== 'prejoin';
+    this.lobby.root.hidden = screen !== 'lobby';
     this.meeting.root.hidden = screen !== 'meeting';
     this.leftEl.hidden = screen !== 'left';
     document.body.dataset.screen = screen;
@@ -96,7 +134,7 @@ class App {
 
   /** @param {string} name @param {MediaStream | null} stream */
   join(name, stream) {
-    const signaling = new Signaling(Signaling.urlFor(this.room), name);
+    const signaling = new Signaling(Signaling.urlFor(this.room), name, this.prejoin.password());
     const media = new MediaSession(signaling);
     const devices = {
       camera: this.prejoin.cameraSelect.options.length > 1,
@@ -108,17 +146,54 @@ class App {
     this.media = media;
     this.local = local;
     this.participants.clear();
+    this.names.clear();
     this.self = null;
     this.meeting.reset();
+    this.lobbyPanel.clear();
 
     const current = () => this.signaling === signaling;
-    signaling.onStatus((d) => current() && this.onStatus(d.status, d.resumed ?? false, d.code));
+    signaling.onStatus((d) => current() && this.onStatus(d.status, d.resumed ?? false, d.code, d.lobby));
     signaling.on('welcome', (m) => {
       if (!current()) return;
       this.self = m.self;
+      this.names.set(m.self.id, m.self.name);
       this.syncParticipants(m.participants);
       this.meeting.setSelf({ ...m.self, audio: local.audioOn, video: local.videoOn }, local.stream);
+      this.setRole(m.self.role, false);
+      this.meeting.setLocked(m.locked);
+      this.lobbyPanel.replace(m.waiting);
+      for (const p of m.waiting) this.names.set(p.id, p.name);
       this.sendMediaState();
+    });
+    signaling.on('knock', (m) => {
+      if (!current()) return;
+      this.names.set(m.participant.id, m.participant.name);
+      this.lobbyPanel.add(m.participant);
+      this.announce(t('mod.knock', { name: m.participant.name }), true);
+    });
+    signaling.on('knock_ended', (m) => current() && this.lobbyPanel.remove(m.id));
+    signaling.on('lobby_list', (m) => {
+      if (!current()) return;
+      for (const p of m.waiting) this.names.set(p.id, p.name);
+      this.lobbyPanel.replace(m.waiting);
+    });
+    signaling.on('moderation', (m) => current() && this.onModeration(m.action, m.by, m.target));
+    signaling.on('meeting_updated', (m) => current() && this.meeting.setLocked(m.locked));
+    signaling.on('muted', async () => {
+      if (!current()) return;
+      await local.setAudio(false);
+      this.announce(t('you.muted'), true);
+    });
+    signaling.on('video_stopped', async () => {
+      if (!current()) return;
+      await local.setVideo(false);
+      this.announce(t('you.videoStopped'), true);
+    });
+    signaling.on('screen_stopped', async () => {
+      if (!current()) return;
+      await local.setScreen(false);
+      this.meeting.setToggle('screen', false);
+      this.announce(t('you.screenStopped'), true);
     });
     signaling.on('participant_joined', (m) => current() && this.upsert(m.participant));
     signaling.on('participant_updated', (m) => current() && this.upsert(m.participant));
@@ -128,7 +203,6 @@ class App {
       this.meeting.removeParticipant(m.id);
     });
     signaling.on('talking', (m) => current() && this.meeting.setTalking(m.participant, m.talking));
-    signaling.on('bye', (m) => current() && m.reason === 'replaced' && this.ended('left.replaced'));
     signaling.on('error', (m) => {
       if (current() && this.screen === 'meeting' && SHOWN_ERRORS.has(m.code)) {
         this.meeting.setNotice(errorText(m.code));
@@ -161,13 +235,25 @@ class App {
 
   /**
    * @param {import('./protocol.js').SignalingStatus} status @param {boolean} resumed
-   * @param {string} [code]
+   * @param {string} [code] @param {import('./protocol.js').LobbyStatus} [lobby]
    */
-  onStatus(status, resumed, code) {
-    if (status === 'joined') {
+  onStatus(status, resumed, code, lobby) {
+    if (status === 'waiting') {
+      if (this.screen !== 'lobby') {
+        // In the lobby: the preview stays local; nothing is published or received.
+        this.prejoin.hide();
+        this.show('lobby');
+        this.lobby.setStatus(lobby ?? 'waiting');
+        this.lobby.show(this.prejoin.stream);
+      } else {
+        this.lobby.setStatus(lobby ?? 'waiting');
+      }
+      this.announce(null);
+    } else if (status === 'joined') {
       if (this.screen !== 'meeting') {
         this.prejoin.takeStream();
         this.prejoin.hide();
+        this.lobby.hide();
         this.show('meeting');
         this.updateToggles();
         this.announce(null);
@@ -179,17 +265,41 @@ class App {
     } else if (status === 'reconnecting') {
       this.announce(t('status.reconnecting'));
     } else if (status === 'closed') {
-      if (this.screen === 'prejoin') {
+      const ending = code ? ENDINGS[code] : undefined;
+      if (ending && this.screen !== 'left') {
+        this.announce(null);
+        this.ended(...ending);
+      } else if (this.screen === 'prejoin' || (this.screen === 'lobby' && code !== 'left')) {
         // The preview stream stays with the pre-join screen; only drop the session objects.
         this.media?.close();
         this.local = null;
         this.announce(null);
+        this.lobby.hide();
+        if (this.screen !== 'prejoin') {
+          this.show('prejoin');
+          this.prejoin.restore();
+        }
         this.prejoin.setBusy(false);
-        this.prejoin.showError(code && !code.startsWith('close_') ? errorText(code) : t('error.connection'));
+        this.refused(code);
       } else if (this.screen === 'meeting' && code !== 'left') {
         this.announce(t('status.connectionLost'));
-        this.ended(code === 'bye_replaced' ? 'left.replaced' : 'left.disconnected');
+        this.ended('left.disconnected', 'left.headingOut');
       }
+    }
+  }
+
+  /** The join was refused or failed: say why on the pre-join screen. @param {string} [code] */
+  refused(code) {
+    if (!code || code.startsWith('close_') || code.startsWith('bye_') || code === 'left') {
+      this.prejoin.showError(t('error.connection'), null);
+      return;
+    }
+    const text = errorText(code);
+    if (code === 'password_required' || code === 'wrong_password' || code === 'locked') {
+      this.prejoin.askPassword();
+      this.prejoin.showError(text, 'password');
+    } else {
+      this.prejoin.showError(text, code === 'invalid_name' ? 'name' : null);
     }
   }
 
@@ -207,14 +317,84 @@ class App {
 
   /** @param {Participant} p */
   upsert(p) {
+    this.names.set(p.id, p.name);
     if (this.self && p.id === this.self.id) {
       this.self = p;
+      this.setRole(p.role, true);
       const local = this.local;
       this.meeting.upsert({ ...p, audio: !!local?.audioOn, video: !!local?.videoOn }, true);
       return;
     }
     this.participants.set(p.id, p);
     this.meeting.upsert(p);
+  }
+
+  // -- moderation --------------------------------------------------------------------------------
+
+  setupModeration() {
+    const send = (/** @type {import('./protocol.js').ClientMessage} */ m) => this.signaling?.send(m);
+    this.lobbyPanel.onDecide = (action, id) => send(msg.about(action, id));
+    this.lobbyPanel.onAdmitAll = () => send(msg.all('admit_all'));
+    this.lobbyPanel.onEmptied = () => byId('meeting-heading').focus();
+    const { muteAll, lock, end } = this.meeting.modButtons;
+    muteAll.addEventListener('click', () => send(msg.all('mute_all')));
+    lock.addEventListener('click', () => send(msg.lock(!this.meeting.locked)));
+    end.addEventListener('click', async () => {
+      const answer = await this.dialog.ask({
+        title: t('mod.endTitle'), text: t('mod.endText'), confirm: t('mod.end'),
+      });
+      if (answer) send(msg.all('end'));
+    });
+    this.meeting.actionsFor = (id) => this.actionsFor(id);
+  }
+
+  /** The moderator's actions on a participant's tile. @param {string} id @returns {TileAction[]} */
+  actionsFor(id) {
+    const p = this.participants.get(id);
+    if (!p) return [];
+    const send = (/** @type {import('./protocol.js').ClientMessage} */ m) => this.signaling?.send(m);
+    /** @type {TileAction[]} */
+    const actions = [
+      { label: t('mod.mute'), run: () => send(msg.about('mute', id)) },
+      { label: t('mod.stopVideo'), run: () => send(msg.about('stop_video', id)) },
+    ];
+    if ([...this.meeting.screens.values()].some((s) => s.participantId === id)) {
+      actions.push({ label: t('mod.stopScreen'), run: () => send(msg.about('stop_screen', id)) });
+    }
+    if (p.role !== 'moderator') {
+      actions.push({ label: t('mod.promote'), run: () => send(msg.about('promote', id)) });
+    }
+    actions.push({ label: t('mod.remove'), danger: true, run: () => this.confirmRemove(id) });
+    return actions;
+  }
+
+  /** @param {string} id */
+  async confirmRemove(id) {
+    const name = this.participants.get(id)?.name ?? '';
+    const answer = await this.dialog.ask({
+      title: t('mod.removeTitle', { name }), text: t('mod.removeText'), confirm: t('mod.remove'),
+      checkbox: t('mod.bar'),
+    });
+    if (answer) this.signaling?.send(msg.remove(id, answer.checked));
+  }
+
+  /** Our own role (from welcome, or a promotion). @param {string} role @param {boolean} announce */
+  setRole(role, announce) {
+    const moderating = role === 'moderator';
+    if (announce && moderating && !this.meeting.moderator) this.announce(t('you.promoted'), true);
+    this.meeting.setModerator(moderating);
+    this.lobbyPanel.setEnabled(moderating);
+  }
+
+  /** Announces what a moderator did (not to the moderator, nor what the target hears anyway).
+   * @param {string} action @param {string} by @param {string | null} target */
+  onModeration(action, by, target) {
+    const selfId = this.self?.id;
+    if (!selfId || by === selfId || (target && target === selfId) || action === 'end') return;
+    const key = `action.${action}`;
+    if (!hasKey(key)) return;
+    const nameOf = (/** @type {string} */ id) => this.names.get(id) ?? t('action.someone');
+    this.announce(t(/** @type {MessageKey} */ (key), { by: nameOf(by), target: target ? nameOf(target) : '' }), true);
   }
 
   // -- local controls ----------------------------------------------------------------------------
@@ -262,23 +442,37 @@ class App {
     const signaling = this.signaling;
     this.media?.close();
     this.local?.dispose();
+    this.dialog.close();
+    this.prejoin.takeStream(); // stopped with the local media (or already handed over)
     this.show('left');
+    this.leftHeading.textContent = t('left.heading');
     this.leftReason.hidden = true;
     this.announce(null);
     byId('rejoin-button').focus();
     this.meeting.reset();
+    this.lobbyPanel.clear();
+    this.lobby.hide();
     await signaling?.leave();
   }
 
-  /** The server ended our participation. @param {'left.replaced' | 'left.disconnected'} reason */
-  ended(reason) {
+  /** The server ended our participation (or did not let us in).
+   * @param {MessageKey} reason @param {MessageKey} heading */
+  ended(reason, heading) {
     this.media?.close();
     this.local?.dispose();
+    if (this.screen === 'lobby' || this.screen === 'prejoin') this.prejoin.hide();
+    this.prejoin.takeStream(); // stopped with the local media (or already handed over)
+    this.dialog.close();
     this.signaling?.close('left');
     this.meeting.reset();
+    this.lobbyPanel.clear();
+    this.lobby.hide();
     this.show('left');
+    this.leftHeading.textContent = t(heading);
     this.leftReason.textContent = t(reason);
     this.leftReason.hidden = false;
+    this.leftHeading.setAttribute('tabindex', '-1');
+    this.leftHeading.focus();
   }
 
   rejoin() {
@@ -331,6 +525,12 @@ class App {
             subscriptions: media?.subscriptions ?? [],
             subscribedFeeds: (media?.subscriptions ?? []).map((s) => s.feed),
             tiles: app.meeting.snapshot().tiles,
+            role: app.self?.role ?? null,
+            moderator: app.meeting.moderator,
+            locked: app.meeting.locked,
+            lobby: app.screen === 'lobby' ? app.lobby.status : null,
+            waiting: app.lobbyPanel.snapshot(),
+            signedIn: app.signIn.session?.user.username ?? null,
           };
         },
       }),

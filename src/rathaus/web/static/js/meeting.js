@@ -3,6 +3,7 @@
 
 import { Tile } from './tile.js';
 
+/** @typedef {import('./tile.js').TileAction} TileAction */
 /** @typedef {import('./protocol.js').Participant} Participant */
 /** @typedef {import('./protocol.js').Feed} Feed */
 /** @typedef {'mic' | 'camera' | 'screen'} ToggleName */
@@ -29,6 +30,18 @@ export class MeetingView {
       screen: /** @type {HTMLButtonElement} */ (byId('screen-button')),
     };
     this.leaveButton = /** @type {HTMLButtonElement} */ (byId('leave-button'));
+    this.lockedIndicator = byId('locked-indicator');
+    /** moderators' toolbar buttons */
+    this.modButtons = {
+      muteAll: /** @type {HTMLButtonElement} */ (byId('mute-all-button')),
+      lock: /** @type {HTMLButtonElement} */ (byId('lock-button')),
+      end: /** @type {HTMLButtonElement} */ (byId('end-button')),
+    };
+    this.moderator = false;
+    this.locked = false;
+    /** The moderator actions on a remote participant (used while moderating).
+     * @type {(participantId: string) => TileAction[]} */
+    this.actionsFor = () => [];
     /** @type {Map<string, Tile>} camera tiles by participant id (own tile included) */
     this.tiles = new Map();
     /** @type {Map<string, Tile>} screen tiles by feed id */
@@ -60,6 +73,31 @@ export class MeetingView {
   /** @param {() => void} handler */
   onLeave(handler) {
     this.leaveButton.addEventListener('click', handler);
+  }
+
+  /** Shows or hides what only moderators may do. @param {boolean} on */
+  setModerator(on) {
+    if (on === this.moderator) return;
+    this.moderator = on;
+    for (const button of Object.values(this.modButtons)) {
+      button.tabIndex = -1;
+      button.hidden = !on;
+    }
+    for (const tile of this.tiles.values()) this.updateActions(tile);
+    this.fixTabStop();
+  }
+
+  /** @param {Tile} tile */
+  updateActions(tile) {
+    const id = tile.participantId;
+    tile.setActions(this.moderator && !tile.self ? () => this.actionsFor(id) : null);
+  }
+
+  /** @param {boolean} locked */
+  setLocked(locked) {
+    this.locked = locked;
+    this.lockedIndicator.hidden = !locked;
+    this.modButtons.lock.setAttribute('aria-pressed', String(locked));
   }
 
   /** @param {ToggleName} name @param {boolean} pressed @param {boolean} [enabled] */
@@ -95,6 +133,8 @@ export class MeetingView {
   reset() {
     for (const tile of [...this.tiles.values(), ...this.screens.values()]) this.dropTile(tile);
     this.tiles.clear();
+    this.setModerator(false);
+    this.setLocked(false);
     this.screens.clear();
     this.updateStage();
     this.setNotice(null);
@@ -124,8 +164,10 @@ export class MeetingView {
       this.grid.append(tile.el);
       this.resizer.observe(tile.el);
       this.updateGridSize();
+      this.updateActions(tile);
     }
     tile.setName(p.name);
+    tile.setModerator(p.role === 'moderator');
     tile.setAudioOn(p.audio);
     tile.setVideoOn(p.video);
     for (const screen of this.screens.values()) {
@@ -244,6 +286,8 @@ export class MeetingView {
       })),
       screens: [...this.screens.keys()],
       notice: this.notice.hidden ? null : this.notice.textContent,
+      moderator: this.moderator,
+      locked: this.locked,
     };
   }
 }

@@ -78,6 +78,8 @@ export class PreJoin {
     this.previewOff = byId('preview-off');
     this.mediaNote = byId('media-note');
     this.error = byId('prejoin-error');
+    this.passwordField = byId('room-password-field');
+    this.passwordInput = /** @type {HTMLInputElement} */ (byId('room-password-input'));
     this.button = /** @type {HTMLButtonElement} */ (byId('join-button'));
     /** @type {MediaStream | null} */
     this.stream = null;
@@ -92,9 +94,11 @@ export class PreJoin {
       e.preventDefault();
       this.submit();
     });
-    this.nameInput.addEventListener('input', () => {
-      if (this.nameInput.getAttribute('aria-invalid') === 'true') this.showError(null);
-    });
+    for (const input of [this.nameInput, this.passwordInput]) {
+      input.addEventListener('input', () => {
+        if (input.getAttribute('aria-invalid') === 'true') this.showError(null);
+      });
+    }
     this.cameraSelect.addEventListener('change', () => this.reopen());
     this.micSelect.addEventListener('change', () => this.reopen());
   }
@@ -114,6 +118,31 @@ export class PreJoin {
     if (!this.nameInput.value) this.nameInput.focus();
   }
 
+  /** Shows the preview again (after coming back from the lobby). */
+  restore() {
+    this.root.hidden = false;
+    this.setBusy(false);
+    if (this.stream) this.showPreview();
+  }
+
+  /** The room password field, shown once the server asks for one. */
+  askPassword() {
+    this.passwordField.hidden = false;
+    this.passwordInput.focus();
+    this.passwordInput.select();
+  }
+
+  /** @returns {string | undefined} the room password, if the field is shown and filled */
+  password() {
+    return this.passwordField.hidden ? undefined : this.passwordInput.value || undefined;
+  }
+
+  /** @param {string} name */
+  prefillName(name) {
+    const clean = normalizeName(name);
+    if (clean) this.nameInput.value = clean;
+  }
+
   hide() {
     this.root.hidden = true;
     this.video.srcObject = null;
@@ -127,11 +156,13 @@ export class PreJoin {
     return stream;
   }
 
-  /** @param {string | null} text */
-  showError(text) {
+  /** @param {string | null} text @param {'name' | 'password' | null} [field] the field at fault */
+  showError(text, field = 'name') {
     this.error.textContent = text ?? '';
-    if (text) this.nameInput.setAttribute('aria-invalid', 'true');
-    else this.nameInput.removeAttribute('aria-invalid');
+    for (const [name, input] of /** @type {const} */ ([['name', this.nameInput], ['password', this.passwordInput]])) {
+      if (text && field === name) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+    }
   }
 
   /** @param {boolean} busy */

@@ -1,16 +1,19 @@
 // Rathaus signaling protocol (docs/protocol.md): message constructors, parsing and the
 // Signaling connection. No DOM access in this module; WebSocket and timers only.
 
-/** @typedef {{id: string, name: string, audio: boolean, video: boolean}} Participant */
+/** @typedef {'moderator' | 'member' | 'guest'} Role */
+/** @typedef {{id: string, name: string, audio: boolean, video: boolean, role: Role}} Participant */
 /** @typedef {'camera' | 'screen'} FeedKind */
 /** @typedef {{id: string, participant: string, kind: FeedKind}} Feed */
 /** @typedef {{urls: string | string[], username?: string, credential?: string}} IceServer */
-/** @typedef {'left' | 'replaced' | 'timeout' | 'shutdown'} ByeReason */
+/** @typedef {'left' | 'replaced' | 'timeout' | 'shutdown' | 'denied' | 'removed' | 'ended'} ByeReason */
+/** @typedef {'waiting' | 'no_moderator'} LobbyStatus */
 /** @typedef {0 | 1 | 2} Substream */
 
 /**
  * @typedef {{type: 'welcome', self: Participant, resume: string, participants: Participant[],
- *   feeds: Feed[], ice_servers: IceServer[], media_available: boolean}} WelcomeMessage
+ *   feeds: Feed[], ice_servers: IceServer[], media_available: boolean, locked: boolean,
+ *   waiting: Participant[]}} WelcomeMessage
  * @typedef {{type: 'participant_joined', participant: Participant}} ParticipantJoinedMessage
  * @typedef {{type: 'participant_updated', participant: Participant}} ParticipantUpdatedMessage
  * @typedef {{type: 'participant_left', id: string}} ParticipantLeftMessage
@@ -24,19 +27,27 @@
  * @typedef {{type: 'error', code: string, message: string, ref: string | null}} ErrorMessage
  * @typedef {{type: 'pong'}} PongMessage
  * @typedef {{type: 'bye', reason: ByeReason}} ByeMessage
+ * @typedef {{type: 'lobby', status: LobbyStatus}} LobbyMessage
+ * @typedef {{type: 'knock', participant: Participant}} KnockMessage
+ * @typedef {{type: 'knock_ended', id: string}} KnockEndedMessage
+ * @typedef {{type: 'lobby_list', waiting: Participant[]}} LobbyListMessage
+ * @typedef {{type: 'moderation', action: string, by: string, target: string | null}} ModerationMessage
+ * @typedef {{type: 'muted' | 'video_stopped' | 'screen_stopped', by: string}} ModeratedMessage
+ * @typedef {{type: 'meeting_updated', locked: boolean}} MeetingUpdatedMessage
  */
 
 /**
  * @typedef {WelcomeMessage | ParticipantJoinedMessage | ParticipantUpdatedMessage |
  *   ParticipantLeftMessage | FeedAddedMessage | FeedRemovedMessage | PublishedMessage | OfferMessage |
  *   TalkingMessage | MediaUnavailableMessage | MediaRestoredMessage | ErrorMessage | PongMessage |
- *   ByeMessage} ServerMessage
+ *   ByeMessage | LobbyMessage | KnockMessage | KnockEndedMessage | LobbyListMessage |
+ *   ModerationMessage | ModeratedMessage | MeetingUpdatedMessage} ServerMessage
  */
 
 /** @typedef {ServerMessage['type']} ServerMessageType */
 
 /**
- * @typedef {{type: 'join', name: string, resume?: string}
+ * @typedef {{type: 'join', name: string, resume?: string, password?: string}
  *   | {type: 'publish', kind: FeedKind, sdp: string, restart?: boolean}
  *   | {type: 'unpublish', kind: FeedKind}
  *   | {type: 'trickle', pc: string, candidate: RTCIceCandidateInit | null}
@@ -47,14 +58,19 @@
  *   | {type: 'restart', feed: string}
  *   | {type: 'media', audio: boolean, video: boolean}
  *   | {type: 'leave'}
- *   | {type: 'ping'}} ClientMessage
+ *   | {type: 'ping'}
+ *   | {type: 'admit' | 'deny' | 'mute' | 'stop_video' | 'stop_screen' | 'promote', id: string}
+ *   | {type: 'admit_all' | 'mute_all' | 'end'}
+ *   | {type: 'remove', id: string, bar: boolean}
+ *   | {type: 'lock', locked: boolean}} ClientMessage
  */
 
 /** Error codes of docs/protocol.md. */
 export const ERROR_CODES = Object.freeze([
   'bad_message', 'too_large', 'rate_limited', 'not_joined', 'already_joined', 'invalid_name',
   'unknown_feed', 'media_unavailable', 'media_failed', 'unknown_room', 'resume_failed', 'internal',
-  'meeting_full',
+  'meeting_full', 'barred', 'guests_not_allowed', 'meeting_locked', 'password_required',
+  'wrong_password', 'locked', 'not_admitted', 'forbidden', 'unknown_participant',
 ]);
 
 export const MAX_NAME_LENGTH = 64;
@@ -66,9 +82,10 @@ export const SILENCE_TIMEOUT_MS = 10000;
 // Client → server constructors
 
 export const msg = Object.freeze({
-  /** @param {string} name @param {string} [resume] @returns {ClientMessage} */
-  join(name, resume) {
-    return resume ? { type: 'join', name, resume } : { type: 'join', name };
+  /** @param {string} name @param {string} [resume] @param {string} [password] @returns {ClientMessage} */
+  join(name, resume, password) {
+    if (resume) return { type: 'join', name, resume };
+    return password ? { type: 'join', name, password } : { type: 'join', name };
   },
   /** @param {FeedKind} kind @param {string} sdp @param {boolean} [restart] @returns {ClientMessage} */
   publish(kind, sdp, restart) {
@@ -94,6 +111,16 @@ export const msg = Object.freeze({
   leave() { return { type: 'leave' }; },
   /** @returns {ClientMessage} */
   ping() { return { type: 'ping' }; },
+  // moderators only
+  /** @param {'admit' | 'deny' | 'mute' | 'stop_video' | 'stop_screen' | 'promote'} type
+   * @param {string} id @returns {ClientMessage} */
+  about(type, id) { return { type, id }; },
+  /** @param {'admit_all' | 'mute_all' | 'end'} type @returns {ClientMessage} */
+  all(type) { return { type }; },
+  /** @param {string} id @param {boolean} bar @returns {ClientMessage} */
+  remove(id, bar) { return { type: 'remove', id, bar }; },
+  /** @param {boolean} locked @returns {ClientMessage} */
+  lock(locked) { return { type: 'lock', locked }; },
 });
 
 /** Trim a display name and check it the way the server does (1–64 characters, no controls).
@@ -126,7 +153,8 @@ function isString(v) { return typeof v === 'string'; }
 /** @param {unknown} v @returns {Participant | null} */
 function parseParticipant(v) {
   if (!isObject(v) || !isString(v.id) || !isString(v.name)) return null;
-  return { id: v.id, name: v.name, audio: v.audio === true, video: v.video === true };
+  const role = v.role === 'moderator' || v.role === 'member' ? v.role : 'guest';
+  return { id: v.id, name: v.name, audio: v.audio === true, video: v.video === true, role };
 }
 
 /** @param {unknown} v @returns {Feed | null} */
@@ -188,10 +216,13 @@ export function parseServerMessage(text) {
       const participants = parseList(data.participants ?? [], parseParticipant);
       const feeds = parseList(data.feeds ?? [], parseFeed);
       const iceServers = parseList(data.ice_servers ?? [], parseIceServer);
-      if (!self || !isString(data.resume) || !participants || !feeds || !iceServers) return null;
+      const waiting = parseList(data.waiting ?? [], parseParticipant);
+      if (!self || !isString(data.resume) || !participants || !feeds || !iceServers || !waiting) {
+        return null;
+      }
       return {
         type: 'welcome', self, resume: data.resume, participants, feeds, ice_servers: iceServers,
-        media_available: data.media_available !== false,
+        media_available: data.media_available !== false, locked: data.locked === true, waiting,
       };
     }
     case 'participant_joined':
@@ -230,11 +261,35 @@ export function parseServerMessage(text) {
       };
     case 'bye': {
       const reason = data.reason;
-      if (reason !== 'left' && reason !== 'replaced' && reason !== 'timeout' && reason !== 'shutdown') {
-        return null;
-      }
-      return { type: 'bye', reason };
+      const known = ['left', 'replaced', 'timeout', 'shutdown', 'denied', 'removed', 'ended'];
+      if (!isString(reason) || !known.includes(reason)) return null;
+      return { type: 'bye', reason: /** @type {ByeReason} */ (reason) };
     }
+    case 'lobby':
+      if (data.status !== 'waiting' && data.status !== 'no_moderator') return null;
+      return { type: 'lobby', status: data.status };
+    case 'knock': {
+      const participant = parseParticipant(data.participant);
+      return participant ? { type: 'knock', participant } : null;
+    }
+    case 'knock_ended':
+      return isString(data.id) ? { type: 'knock_ended', id: data.id } : null;
+    case 'lobby_list': {
+      const waiting = parseList(data.waiting ?? [], parseParticipant);
+      return waiting ? { type: 'lobby_list', waiting } : null;
+    }
+    case 'moderation':
+      if (!isString(data.action) || !isString(data.by)) return null;
+      return {
+        type: 'moderation', action: data.action, by: data.by,
+        target: isString(data.target) ? data.target : null,
+      };
+    case 'muted':
+    case 'video_stopped':
+    case 'screen_stopped':
+      return { type: data.type, by: isString(data.by) ? data.by : '' };
+    case 'meeting_updated':
+      return typeof data.locked === 'boolean' ? { type: 'meeting_updated', locked: data.locked } : null;
     default:
       return null;
   }
@@ -245,12 +300,12 @@ export function parseServerMessage(text) {
 
 /**
  * Connection status as seen by the client:
- * idle → connecting → joined ⇄ reconnecting → closed.
- * @typedef {'idle' | 'connecting' | 'joined' | 'reconnecting' | 'closed'} SignalingStatus
+ * idle → connecting → (waiting in the lobby →) joined ⇄ reconnecting → closed.
+ * @typedef {'idle' | 'connecting' | 'waiting' | 'joined' | 'reconnecting' | 'closed'} SignalingStatus
  */
 
 /**
- * @typedef {{status: SignalingStatus, resumed?: boolean, code?: string}} StatusDetail
+ * @typedef {{status: SignalingStatus, resumed?: boolean, code?: string, lobby?: LobbyStatus}} StatusDetail
  *   `resumed` on 'joined': true if the server took the old participant over (same id, peer
  *   connections survive), false for a fresh join. `code` on 'closed': why (an error code from
  *   the server, 'bye_<reason>', 'close_<ws code>', or 'left').
@@ -285,6 +340,16 @@ export function preconnect(url) {
   warm = { ws, url, timer };
 }
 
+/** Closes the pre-opened socket (e.g. after signing in or out: the next one carries the new
+ * cookie). */
+export function closeWarm() {
+  if (!warm) return;
+  const { ws, timer } = warm;
+  clearInterval(timer);
+  warm = null;
+  if (ws.readyState <= WebSocket.OPEN) ws.close(1000);
+}
+
 /** @param {string} url @returns {WebSocket | null} the pre-opened socket, if open */
 function adoptWarmSocket(url) {
   if (!warm || warm.url !== url || warm.ws.readyState !== WebSocket.OPEN) return null;
@@ -303,11 +368,15 @@ export class Signaling extends EventTarget {
   /**
    * @param {string} url ws(s)://host/ws/rooms/<room>
    * @param {string} name the display name (already normalized)
+   * @param {string} [password] the room password, if the room has one
    */
-  constructor(url, name) {
+  constructor(url, name, password) {
     super();
     this.url = url;
     this.name = name;
+    this.password = password || undefined;
+    /** @type {LobbyStatus | null} set while waiting in the lobby */
+    this.lobby = null;
     /** @type {SignalingStatus} */
     this.status = 'idle';
     /** @type {string | null} own participant id, after welcome */
@@ -371,13 +440,13 @@ export class Signaling extends EventTarget {
 
   /** Leaves the meeting: sends `leave`, waits briefly for `bye`, then closes. */
   async leave() {
-    if (this.status === 'joined' && this.ws) {
+    if ((this.status === 'joined' || this.status === 'waiting') && this.ws) {
       const ws = this.ws;
       const closed = new Promise((resolve) => {
         ws.addEventListener('close', resolve, { once: true });
         setTimeout(resolve, 1500);
       });
-      this.send(msg.leave());
+      this.rawSend(msg.leave());
       await closed;
     }
     this.close('left');
@@ -410,7 +479,7 @@ export class Signaling extends EventTarget {
     const onOpen = () => {
       if (this.ws !== ws) return;
       this.resuming = this.resumeToken !== null;
-      this.rawSend(msg.join(this.name, this.resumeToken ?? undefined));
+      this.rawSend(msg.join(this.name, this.resumeToken ?? undefined, this.password));
       this.lastReceived = Date.now();
       this.startTimers();
     };
@@ -448,6 +517,7 @@ export class Signaling extends EventTarget {
       this.resumeToken = message.resume;
       this.selfId = message.self.id;
       this.everJoined = true;
+      this.lobby = null;
       this.attempt = 0;
       // Media first (subscriptions start at once), then the status event that redraws the UI.
       this.status = 'joined';
@@ -460,7 +530,7 @@ export class Signaling extends EventTarget {
         // The old participant is gone: join afresh under the same name, on the same socket.
         this.resuming = false;
         this.resumeToken = null;
-        this.rawSend(msg.join(this.name));
+        this.rawSend(msg.join(this.name, undefined, this.password));
         return;
       }
       if (message.ref === 'join' && this.status !== 'joined' && message.code !== 'already_joined') {
@@ -470,7 +540,7 @@ export class Signaling extends EventTarget {
       }
     } else if (message.type === 'bye') {
       this.dispatchEvent(new CustomEvent('bye', { detail: message }));
-      if (message.reason === 'left' || message.reason === 'replaced') {
+      if (message.reason !== 'timeout' && message.reason !== 'shutdown') {
         this.close(`bye_${message.reason}`);
       } else {
         // timeout / shutdown: the participant is gone; come back as a fresh participant once
@@ -478,6 +548,13 @@ export class Signaling extends EventTarget {
         this.resumeToken = null;
         this.rejoinAfterClose = true;
       }
+      return;
+    } else if (message.type === 'lobby') {
+      // In the lobby: nothing of the meeting arrives until `welcome` (or `bye`).
+      this.lobby = message.status;
+      this.attempt = 0;
+      this.dispatchEvent(new CustomEvent('lobby', { detail: message }));
+      this.setStatus({ status: 'waiting', lobby: message.status });
       return;
     }
     this.dispatchEvent(new CustomEvent(message.type, { detail: message }));
@@ -489,7 +566,9 @@ export class Signaling extends EventTarget {
     if (this.status === 'closed') return;
     const rejoin = this.rejoinAfterClose;
     this.rejoinAfterClose = false;
-    if (FATAL_CLOSE_CODES.has(code) || !this.everJoined || (code === 1000 && !rejoin)) {
+    // Someone waiting in the lobby who loses the connection knocks again (the place is lost).
+    const knocking = this.lobby !== null || (this.status === 'reconnecting' && !this.everJoined);
+    if (FATAL_CLOSE_CODES.has(code) || (!this.everJoined && !knocking) || (code === 1000 && !rejoin)) {
       // Never joined (unknown room, refused) or a deliberate close by the server: give up.
       this.close(code === 4404 ? 'unknown_room' : `close_${code}`);
       return;

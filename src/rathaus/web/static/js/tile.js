@@ -11,6 +11,10 @@ export function initials(name) {
   return letters.join('').toLocaleUpperCase() || '?';
 }
 
+/** @typedef {{label: string, run: () => void, danger?: boolean}} TileAction */
+
+let menuCounter = 0;
+
 export class Tile {
   /**
    * @param {{participantId: string, name: string, self?: boolean, kind?: 'camera' | 'screen'}} opts
@@ -61,6 +65,17 @@ export class Tile {
     this.micOff.title = t('tile.micOff');
     this.micOff.hidden = true;
     this.caption.append(this.micOff);
+    this.badge = document.createElement('span');
+    this.badge.className = 'badge';
+    this.badge.textContent = t('tile.moderator');
+    this.badge.hidden = true;
+    this.caption.append(this.badge);
+    /** @type {(() => TileAction[]) | null} moderator actions on this participant */
+    this.actions = null;
+    /** @type {HTMLButtonElement | null} */
+    this.moreButton = null;
+    /** @type {HTMLDivElement | null} */
+    this.menu = null;
 
     this.el.append(this.video, this.placeholder, this.caption);
     this.setName(name);
@@ -74,6 +89,94 @@ export class Tile {
     this.el.setAttribute('aria-label', label);
     this.nameEl.textContent = label;
     this.placeholder.textContent = initials(name);
+    this.moreButton?.setAttribute('aria-label', t('mod.more', { name }));
+  }
+
+  /** @param {boolean} on */
+  setModerator(on) {
+    this.badge.hidden = !on;
+  }
+
+  /**
+   * Moderator actions: a "More actions for <name>" disclosure button whose panel lists the
+   * actions (plain buttons; Escape closes it). null removes it.
+   * @param {(() => TileAction[]) | null} actions
+   */
+  setActions(actions) {
+    this.actions = actions;
+    if (!actions) {
+      this.closeMenu(false);
+      this.moreButton?.remove();
+      this.menu?.remove();
+      this.moreButton = null;
+      this.menu = null;
+      return;
+    }
+    if (this.moreButton) return;
+    const id = `tile-menu-${++menuCounter}`;
+    const more = document.createElement('button');
+    more.type = 'button';
+    more.className = 'more';
+    more.setAttribute('aria-expanded', 'false');
+    more.setAttribute('aria-controls', id);
+    more.setAttribute('aria-label', t('mod.more', { name: this.name }));
+    more.title = t('mod.more', { name: this.name });
+    const icon = document.createElement('span');
+    icon.className = 'icon icon-more';
+    icon.setAttribute('aria-hidden', 'true');
+    more.append(icon);
+    const menu = document.createElement('div');
+    menu.id = id;
+    menu.className = 'tile-menu';
+    menu.hidden = true;
+    more.addEventListener('click', () => (menu.hidden ? this.openMenu() : this.closeMenu(true)));
+    const container = document.createElement('div');
+    container.className = 'tile-actions';
+    container.append(more, menu);
+    container.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && !menu.hidden) {
+        e.preventDefault();
+        e.stopPropagation();
+        this.closeMenu(true);
+      }
+    });
+    container.addEventListener('focusout', (e) => {
+      const next = /** @type {Node | null} */ (e.relatedTarget);
+      if (!menu.hidden && next && !container.contains(next)) this.closeMenu(false);
+    });
+    this.moreButton = more;
+    this.menu = menu;
+    this.el.append(container);
+  }
+
+  openMenu() {
+    const menu = this.menu;
+    if (!menu || !this.moreButton || !this.actions) return;
+    menu.replaceChildren();
+    for (const action of this.actions()) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = action.label;
+      if (action.danger) button.className = 'danger';
+      button.addEventListener('click', () => {
+        this.closeMenu(true);
+        action.run();
+      });
+      menu.append(button);
+    }
+    menu.hidden = false;
+    this.el.classList.add('menu-open');
+    this.moreButton.setAttribute('aria-expanded', 'true');
+    /** @type {HTMLButtonElement | null} */ (menu.querySelector('button'))?.focus();
+  }
+
+  /** @param {boolean} refocus move focus back to the "More actions" button */
+  closeMenu(refocus) {
+    if (!this.menu || this.menu.hidden) return;
+    this.menu.hidden = true;
+    this.el.classList.remove('menu-open');
+    this.moreButton?.setAttribute('aria-expanded', 'false');
+    if (refocus) this.moreButton?.focus();
   }
 
   /** @param {boolean} on */
