@@ -1,0 +1,118 @@
+"""The HTTP authorisation matrix: every actor against every state-changing or private endpoint.
+
+Expected statuses are written out as a table; a cell where the server allows what the table
+refuses (or refuses what it allows) fails. Each signed-in request is also tried without its CSRF
+token, which must always be refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.support.server import RunningServer, running_server, server_settings, shared_janus
+
+PASSWORD = "a long password 1"
+ACTORS = ["anonymous", "member", "moderator", "co_owner", "owner", "admin"]
+
+# endpoint → expected status per actor, in the order of ACTORS
+MATRIX: dict[str, tuple[int, ...]] = {
+    "create room": (401, 201, 201, 201, 201, 201),
+    "change room": (401, 403, 403, 200, 200, 200),
+    "give role": (401, 403, 403, 204, 204, 204),
+    "take role": (401, 403, 403, 204, 204, 204),
+    "guest link": (401, 403, 403, 201, 201, 201),
+    "read audit log": (401, 403, 403, 403, 403, 200),
+    "who am I": (401, 200, 200, 200, 200, 200),
+}
+
+
+def request_for(endpoint: str, slug: str, target: str) -> tuple[str, str, dict[str, object] | None]:
+    return {
+        "create room": ("POST", "/api/rooms", {"name": f"Raum {uuid.uuid4().hex[:8]}"}),
+        "change room": ("PATCH", f"/api/rooms/{slug}", {"lobby": True}),
+        "give role": ("PUT", f"/api/rooms/{slug}/roles/{target}", {"role": "moderator"}),
+        "take role": ("DELETE", f"/api/rooms/{slug}/roles/{target}", None),
+        "guest link": ("POST", f"/api/rooms/{slug}/guest-links", {"valid_hours": 1}),
+        "read audit log": ("GET", "/api/audit", None),
+        "who am I": ("GET", "/api/session", None),
+    }[endpoint]
+
+
+@pytest.fixture(scope="module")
+async def world(
+    server: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[RunningServer, str, dict[str, httpx.AsyncClient]]]:
+    """A Rathaus with accounts, one room, and a signed-in browser for each actor."""
+    settings = server_settings(
+        tmp_path_factory.mktemp("authz"), janus=shared_janus(server), meeting={"adhoc_rooms": None}
+    )
+    async with running_server(settings) as rathaus:
+        accounts, rooms = rathaus.app.state.accounts, rathaus.app.state.rooms
+        users = {
+            actor: await accounts.create_user(
+                actor.replace("_", ""), PASSWORD, admin=actor == "admin"
+            )
+            for actor in ACTORS[1:]
+        }
+        await accounts.create_user("target", PASSWORD)
+        slug = "authz-room"
+        await rooms.create("Authz", slug, owner_id=users["owner"].id)
+        await rooms.set_role(slug, users["owner"], users["co_owner"], "co_owner")
+        await rooms.set_role(slug, users["owner"], users["moderator"], "moderator")
+        browsers = {"anonymous": httpx.AsyncClient(base_url=rathaus.http)}
+        for actor, user in users.items():
+            http = httpx.AsyncClient(base_url=rathaus.http)
+            signed = await http.post(
+                "/api/session", json={"username": user.username, "password": PASSWORD}
+            )
+            http.headers["x-csrf-token"] = signed.json()["csrf_token"]
+            browsers[actor] = http
+        yield rathaus, slug, browsers
+        for http in browsers.values():
+            await http.aclose()
+
+
+@pytest.mark.parametrize("endpoint", list(MATRIX))
+@pytest.mark.parametrize("actor", ACTORS)
+async def test_matrix(
+    world: tuple[RunningServer, str, dict[str, httpx.AsyncClient]], actor: str, endpoint: str
+) -> None:
+    _, slug, browsers = world
+    http = browsers[actor]
+    method, path, body = request_for(endpoint, slug, "target")
+    expected = MATRIX[endpoint][ACTORS.index(actor)]
+
+    if method != "GET" and actor != "anonymous":
+        forged = await http.request(method, path, json=body, headers={"x-csrf-token": "forged"})
+        assert forged.status_code == 403 and forged.json()["code"] == "csrf", forged.text
+    response = await http.request(method, path, json=body)
+    assert response.status_code == expected, f"{actor} {endpoint}: {response.text}"
+
+
+def test_the_matrix_covers_every_private_route(
+    world: tuple[RunningServer, str, dict[str, httpx.AsyncClient]],
+) -> None:
+    rathaus, _, _ = world
+    open_routes = {
+        ("GET", "/api/health"),
+        ("GET", "/api/auth/methods"),
+        ("GET", "/api/rooms/{slug}"),
+        ("POST", "/api/session"),
+        ("DELETE", "/api/session"),
+        ("DELETE", "/api/sessions"),
+        ("GET", "/api/openapi.json"),
+    }
+    covered = {
+        (m, p.replace("authz-room", "{slug}").replace("/target", "/{username}"))
+        for m, p, _ in (request_for(e, "authz-room", "target") for e in MATRIX)
+    }
+    routes = {
+        (method.upper(), path)
+        for path, operations in rathaus.app.openapi()["paths"].items()
+        for method in operations
+    }
+    assert routes - open_routes <= covered, routes - open_routes - covered
