@@ -2,7 +2,8 @@
 // screens, and wires Signaling (protocol.js) and MediaSession (media.js) to the views.
 
 import { detectLanguage, errorText, hasKey, setLanguage, t, translate, language } from './i18n.js';
-import { Signaling, closeWarm, msg, preconnect } from './protocol.js';
+import { msg } from './protocol.js';
+import { Signaling, closeWarm, preconnect } from './signaling.js';
 import { MediaSession } from './media.js';
 import { PreJoin } from './prejoin.js';
 import { MeetingView } from './meeting.js';
@@ -234,7 +235,7 @@ class App {
   }
 
   /**
-   * @param {import('./protocol.js').SignalingStatus} status @param {boolean} resumed
+   * @param {import('./signaling.js').SignalingStatus} status @param {boolean} resumed
    * @param {string} [code] @param {import('./protocol.js').LobbyStatus} [lobby]
    */
   onStatus(status, resumed, code, lobby) {

@@ -7,7 +7,7 @@ import { msg, substreamForWidth } from './protocol.js';
 /** @typedef {import('./protocol.js').FeedKind} FeedKind */
 /** @typedef {import('./protocol.js').IceServer} IceServer */
 /** @typedef {import('./protocol.js').Substream} Substream */
-/** @typedef {import('./protocol.js').Signaling} Signaling */
+/** @typedef {import('./signaling.js').Signaling} Signaling */
 /** @typedef {import('./protocol.js').WelcomeMessage} WelcomeMessage */
 
 /** Simulcast as Janus expects it: rid h/m/l, full, half and quarter resolution. */
