@@ -4,6 +4,7 @@ Rathaus's signaling and a real Janus, with aiortc participants."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -329,3 +330,31 @@ async def test_no_moderator_action_is_allowed_to_others(server: RunningServer) -
     finally:
         for bot in (olga, guest, mia):
             await bot.close()
+
+
+async def test_refused_or_waiting_visitors_leave_no_meeting_behind(server: RunningServer) -> None:
+    meetings = server.app.state.meetings._meetings
+    slug, _ = await owned_room(server, password="Rathaus 2026!")
+    refused = Bot(server.ws, slug, "Gast")
+    await refused.knock()
+    assert (await refused.expect("error"))["code"] == "password_required"
+    await refused.close()
+    assert slug not in meetings
+
+    slug, _ = await owned_room(server, lobby=True)
+    waiting = Bot(server.ws, slug, "Gast")
+    await waiting.knock()
+    await waiting.expect("lobby")
+    assert slug in meetings
+    await waiting.close()
+    await wait_until(lambda: slug not in meetings, timeout=5, what="the empty meeting to end")
+
+
+async def test_pages_of_other_sites_cannot_open_a_meeting_socket(server: RunningServer) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(f"{server.ws}/ws/rooms/team", origin="http://evil.test") as ws:
+        error = json.loads(await ws.recv())
+        assert error["code"] == "forbidden"
+        await ws.wait_closed()
+        assert ws.close_code == 4400

@@ -98,6 +98,11 @@ async def _receive(websocket: WebSocket, wait: float) -> str | int:
 async def meeting_socket(websocket: WebSocket, slug: str) -> None:
     await websocket.accept()
     peer = SocketPeer(websocket)
+    if not _same_origin(websocket):  # cross-site WebSocket hijacking
+        peer.error(errors.ClientError("this page may not connect here", code="forbidden"))
+        peer.close(errors.WS_CLOSE_PROTOCOL)
+        await peer.drain()
+        return
     rooms: RoomService = websocket.app.state.rooms
     registry: MeetingRegistry = websocket.app.state.meetings
     try:
@@ -119,6 +124,7 @@ async def _await_join(
     websocket: WebSocket, peer: SocketPeer, registry: MeetingRegistry, room: Room
 ) -> tuple[Meeting, Participant] | None:
     door: Door = websocket.app.state.door
+    rooms: RoomService = websocket.app.state.rooms
     loop = asyncio.get_running_loop()
     opened = loop.time()
     deadline = opened + JOIN_TIMEOUT
@@ -138,14 +144,33 @@ async def _await_join(
                 continue
             if not isinstance(message, p.Join):
                 raise errors.InvalidState("join first", code="not_joined")
-            meeting = await registry.meeting(room)
+            room = await rooms.get(room.slug)  # the settings as they are now, not at connect
+            return await _enter(websocket, peer, registry, door, room, message)
+        except errors.ClientError as exc:
+            peer.error(exc, ref=_type_of(frame))
+
+
+async def _enter(
+    websocket: WebSocket,
+    peer: SocketPeer,
+    registry: MeetingRegistry,
+    door: Door,
+    room: Room,
+    message: p.Join,
+) -> tuple[Meeting, Participant]:
+    for _ in range(3):  # the meeting may end between our lookup and our join: take the next
+        meeting = await registry.meeting(room)
+        try:
             entrant = (
                 None if message.resume else await door.entrant(websocket, room, meeting, message)
             )
-            participant = await meeting.join(peer, message, entrant)
-            return meeting, participant
-        except errors.ClientError as exc:
-            peer.error(exc, ref=_type_of(frame))
+            if meeting.closed:
+                continue
+            return meeting, await meeting.join(peer, message, entrant)
+        except errors.ClientError:
+            meeting.release_if_empty()  # a refusal must not leave an empty meeting behind
+            raise
+    raise errors.MediaUnavailable("the meeting is being closed; try again")
 
 
 async def _serve(
@@ -235,3 +260,12 @@ def _type_of(frame: str) -> str | None:
         return None
     value = data.get("type") if isinstance(data, dict) else None
     return value if isinstance(value, str) and len(value) <= 32 else None
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    """Browsers send the page's Origin; it must be Rathaus's own host."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser (bots, the telephony gateway)
+    host = origin.partition("://")[2]
+    return host == websocket.headers.get("host", "")

@@ -224,6 +224,12 @@ class Meeting:
             participant.peer = None
         participant.move(ParticipantState.LEFT)
         self._to_moderators(p.encode("knock_ended", id=participant.id))
+        self.release_if_empty()
+
+    def release_if_empty(self) -> None:
+        """Nobody in the meeting and nobody waiting: the meeting (and its Janus room) ends."""
+        if not self.participants and not self.waiting and not self.closed:
+            self._on_empty(self)
 
     def deny(self, participant: Participant) -> None:
         if participant.id not in self.waiting:
@@ -251,7 +257,7 @@ class Meeting:
         if not self.participants:
             for waiting in list(self.waiting.values()):
                 self._leave_lobby(waiting, reason="ended")
-            self._on_empty(self)
+            self.release_if_empty()
 
     async def close(self, reason: str = "shutdown") -> None:
         self.closed = True
@@ -260,6 +266,7 @@ class Meeting:
         for participant in list(self.participants.values()):
             await self.leave(participant, reason)
         await self.media.close()
+        self._on_empty(self)  # closed already: the registry only forgets the meeting
 
     # --- messages ----------------------------------------------------------------------------
 

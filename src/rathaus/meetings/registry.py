@@ -74,6 +74,8 @@ class MeetingRegistry:
     def _empty(self, meeting: Meeting) -> None:
         if self._meetings.get(meeting.room.slug) is meeting:
             del self._meetings[meeting.room.slug]
+        if meeting.closed:
+            return
         meeting.closed = True
         task = asyncio.get_running_loop().create_task(meeting.media.close())
         self._closing.add(task)
