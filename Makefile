@@ -37,6 +37,7 @@ test: $(VENV)/.test-installed node_modules/.installed $(OIDC_PROVIDER)/node_modu
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	npx --no-install tsc --noEmit -p tsconfig.json
+	node --test tests/js/
 	./scripts/in-test-network.sh $(BIN)/pytest -q $(ARGS)
 
 lint: $(VENV)/.test-installed node_modules/.installed
