@@ -130,18 +130,31 @@ class Bot:
         self.ws = await connect(self.url, additional_headers=headers if self.cookies else None)
         self._reader = asyncio.create_task(self._read())
 
-    async def join(self, resume: str | None = None, password: str | None = None) -> dict[str, Any]:
-        await self.knock(resume, password)
+    async def join(
+        self,
+        resume: str | None = None,
+        password: str | None = None,
+        device: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        await self.knock(resume, password, device)
         self.welcome = await self.expect("welcome")
         return self.welcome
 
-    async def knock(self, resume: str | None = None, password: str | None = None) -> None:
-        """Send `join` without waiting for the answer (which may be `lobby` or an error)."""
+    async def knock(
+        self,
+        resume: str | None = None,
+        password: str | None = None,
+        device: dict[str, Any] | None = None,
+    ) -> None:
+        """Send `join` without waiting for the answer (which may be `lobby` or an error).
+        ``device``: the public keys a browser would send (tests.support.devices)."""
         if self.ws is None:
             await self.connect()
         message: dict[str, Any] = {"type": "join", "name": self.name, "resume": resume}
         if password is not None:
             message["password"] = password
+        if device is not None:
+            message["device"] = device
         await self.send(message)
         if self._pinger is None:
             self._pinger = asyncio.create_task(self._ping())

@@ -33,6 +33,7 @@ ALL_ACTIONS = sorted(
         "leave",
         "ping",
         "join",
+        "key_envelope",
     }
 )
 MODERATOR_ONLY = {
@@ -47,6 +48,7 @@ MODERATOR_ONLY = {
     "lock",
     "end",
     "promote",
+    "allow_unencrypted",
 }
 
 

@@ -101,5 +101,12 @@ def test_encode_dumps_models() -> None:
     info = p.ParticipantInfo(id="a", name="B", audio=True, video=False)
     assert json.loads(p.encode("participant_joined", participant=info)) == {
         "type": "participant_joined",
-        "participant": {"id": "a", "name": "B", "audio": True, "video": False, "role": "guest"},
+        "participant": {
+            "id": "a",
+            "name": "B",
+            "audio": True,
+            "video": False,
+            "role": "guest",
+            "device": None,
+        },
     }

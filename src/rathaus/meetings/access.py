@@ -79,9 +79,11 @@ MODERATOR_ACTIONS = frozenset(
         "lock",
         "end",
         "promote",
+        "allow_unencrypted",
     }
 )
-# What a participant still waiting in the lobby may send.
+# What a participant still waiting in the lobby may send (never `key_envelope`: keys are for
+# the admitted only).
 WAITING_ACTIONS = frozenset({"ping", "leave"})
 
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from rathaus.config import MeetingSettings
+from rathaus.e2ee.relay import KeyRelay, encrypts, meeting_state
 from rathaus.errors import ClientError, InvalidState, MediaUnavailable
 from rathaus.meetings import protocol as p
 from rathaus.meetings.access import (
@@ -19,7 +20,7 @@ from rathaus.meetings.access import (
     decide_entry,
     may,
 )
-from rathaus.meetings.moderation import moderate
+from rathaus.meetings.moderation import UnknownParticipant, moderate
 from rathaus.meetings.participant import Participant, ParticipantState, Peer
 from rathaus.rooms.service import Room
 
@@ -74,6 +75,10 @@ class Meeting:
         self.barred_users: set[int] = set()
         self.barred_guests: set[str] = set()
         self.closed = False
+        # End-to-end encryption: a moderator may let in devices that cannot encrypt.
+        self.allow_unencrypted = False
+        self._e2ee_shown = self.e2ee_state()
+        self.keys = KeyRelay(burst=max(100, settings.max_participants))
 
     # --- entering: the door, the lobby, resuming -------------------------------------------------
 
@@ -105,6 +110,7 @@ class Meeting:
         if message.resume:
             participant = self._resume(peer, message.resume)
             self._welcome(participant, resumed=True)
+            self.keys.resumed(participant)
             return participant
         entrant = entrant or Entrant()
         decision = decide_entry(
@@ -116,6 +122,7 @@ class Meeting:
         )
         if decision.outcome is Outcome.REFUSE:
             raise Refused(_REFUSALS.get(decision.code, decision.code), code=decision.code)
+        self._check_encryption(message.device)
         if len(self.participants) + len(self.waiting) >= self._settings.max_participants:
             raise MeetingFull("the meeting is full")
         participant = Participant(
@@ -124,6 +131,7 @@ class Meeting:
             role=entrant.role,
             user_id=entrant.user_id,
             guest_key=entrant.guest_key,
+            device=message.device,
         )
         if decision.outcome is Outcome.WAIT:
             participant.state = ParticipantState.WAITING
@@ -134,13 +142,41 @@ class Meeting:
             self._admit(participant)
         return participant
 
+    def _check_encryption(self, device: p.Device | None) -> None:
+        """With `meeting.e2ee_required`, a device that cannot encrypt (moderators' too) stays out
+        unless a moderator allows unencrypted participants."""
+        if self._settings.e2ee_required and not self.allow_unencrypted and not encrypts(device):
+            raise Refused(
+                "this meeting is end-to-end encrypted and this browser cannot encrypt",
+                code="e2ee_required",
+            )
+
+    def may_enter(self, participant: Participant) -> bool:
+        try:
+            self._check_encryption(participant.device)
+        except Refused:
+            return False
+        return True
+
+    def e2ee_state(self) -> p.E2eeState:
+        return meeting_state(self.participants.values(), self.allow_unencrypted)
+
+    def _show_e2ee(self, exclude: Participant | None = None) -> None:
+        """Tell everyone when the meeting's encryption changes."""
+        state = self.e2ee_state()
+        if state != self._e2ee_shown:
+            self._e2ee_shown = state
+            self._broadcast(p.encode("e2ee_state", **state.model_dump()), exclude=exclude)
+
     def _lobby_status(self) -> str:
         return "waiting" if self.moderator_present() else "no_moderator"
 
     def admit(self, participant: Participant) -> None:
         """Let a waiting participant in (a moderator's decision)."""
-        if self.waiting.pop(participant.id, None) is None:
+        if participant.id not in self.waiting:
             raise Refused("this participant is not waiting", code="unknown_participant")
+        self._check_encryption(participant.device)  # unencrypted ones disallowed meanwhile
+        del self.waiting[participant.id]
         participant.move(ParticipantState.JOINED)
         self._to_moderators(p.encode("knock_ended", id=participant.id))
         self._admit(participant)
@@ -152,6 +188,7 @@ class Meeting:
         self._broadcast(
             p.encode("participant_joined", participant=participant.info()), exclude=participant
         )
+        self._show_e2ee(exclude=participant)  # the newcomer learns it from `welcome`
         self._welcome(participant, resumed=False)
         if not had_moderator and self.moderator_present():
             self._to_waiting(p.encode("lobby", status="waiting"))
@@ -168,6 +205,7 @@ class Meeting:
                 ice_servers=self._ice_servers(participant.id),
                 media_available=self.media.available,
                 locked=self.locked,
+                e2ee=self.e2ee_state(),
                 waiting=[w.info() for w in self.waiting.values()]
                 if participant.is_moderator
                 else [],
@@ -251,6 +289,8 @@ class Meeting:
             participant.grace_timer.cancel()
         self.participants.pop(participant.id, None)
         self._broadcast(p.encode("participant_left", id=participant.id))
+        self.keys.forget(participant.id)
+        self._show_e2ee()
         if participant.is_moderator and not self.moderator_present():
             self._to_waiting(p.encode("lobby", status="no_moderator"))
         await self.media.remove_participant(participant.id)
@@ -298,6 +338,11 @@ class Meeting:
                 raise InvalidState("already joined", code="already_joined")
             case p.Leave():
                 await self.leave(participant)
+            case p.KeyEnvelope(to=to, envelope=envelope):
+                recipient = self.participants.get(to)
+                if recipient is None or recipient is participant:
+                    raise UnknownParticipant("no such participant in the meeting")
+                self.keys.forward(participant, recipient, envelope)
             case p.MediaState(audio=audio, video=video):
                 await self._set_media_state(participant, audio, video)
             case p.Publish(kind=kind, sdp=sdp, restart=restart):

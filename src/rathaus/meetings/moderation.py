@@ -1,5 +1,6 @@
 """What moderators do: the lobby, muting, stopping video and screens, removing, locking,
-ending, promoting. Every action is shown to the participants and written to the audit log."""
+ending, promoting, letting in participants who cannot encrypt end to end. Every action is shown
+to the participants and written to the audit log."""
 
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
             meeting.admit(target)
         case p.AdmitAll():
             for waiting in list(meeting.waiting.values()):
-                meeting.admit(waiting)
+                if meeting.may_enter(waiting):  # the others wait on (they cannot encrypt)
+                    meeting.admit(waiting)
         case p.Deny(id=pid):
             target = _waiting(meeting, pid)
             meeting.deny(target)
@@ -96,6 +98,13 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
             meeting._broadcast(p.encode("meeting_updated", locked=locked))
             _shown(meeting, "lock" if locked else "unlock", actor, None)
             await meeting.audit("lock" if locked else "unlock", actor, None)
+            return
+        case p.AllowUnencrypted(allowed=allowed):
+            action = "allow_unencrypted" if allowed else "disallow_unencrypted"
+            meeting.allow_unencrypted = allowed
+            meeting._show_e2ee()
+            _shown(meeting, action, actor, None)
+            await meeting.audit(action, actor, None)
             return
         case p.End():
             _shown(meeting, "end", actor, None)

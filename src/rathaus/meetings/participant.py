@@ -10,7 +10,7 @@ from typing import Protocol
 
 from rathaus.errors import RathausError
 from rathaus.meetings.access import Role
-from rathaus.meetings.protocol import ParticipantInfo
+from rathaus.meetings.protocol import Device, ParticipantInfo
 
 
 class Peer(Protocol):
@@ -56,6 +56,8 @@ class Participant:
     guest_key: str | None = None
     # Media a moderator blocked at Janus ("audio", "video") until the participant turns them on.
     blocked: set[str] = field(default_factory=set)
+    # The device's public keys, as given in `join` (memory only; never a private key).
+    device: Device | None = None
 
     def move(self, to: ParticipantState) -> None:
         if to not in _TRANSITIONS[self.state]:
@@ -64,7 +66,12 @@ class Participant:
 
     def info(self) -> ParticipantInfo:
         return ParticipantInfo(
-            id=self.id, name=self.name, audio=self.audio, video=self.video, role=self.role.value
+            id=self.id,
+            name=self.name,
+            audio=self.audio,
+            video=self.video,
+            role=self.role.value,
+            device=self.device,
         )
 
     @property

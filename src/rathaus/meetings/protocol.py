@@ -11,8 +11,18 @@ import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
+from rathaus.e2ee import keys
 from rathaus.errors import BadMessage, TooLarge
 
 MAX_FRAME = 64 * 1024
@@ -38,6 +48,34 @@ def clean_name(value: str) -> str:
     return text
 
 
+# --- end-to-end encryption: public keys and envelopes (docs/protocol.md) -------------------------
+
+
+def _public_key(x25519: bool) -> Any:
+    what = "x25519" if x25519 else "ed25519"
+
+    def check(value: Any) -> Any:
+        keys.refuse_private_key(value, what)
+        if isinstance(value, str):
+            return keys.public_key(value, what, x25519=x25519)
+        return value  # pydantic refuses what is not a string
+
+    return BeforeValidator(check)
+
+
+def _envelope(value: Any) -> Any:
+    return keys.envelope(value) if isinstance(value, str) else value
+
+
+class Device(_Message):
+    """A device's public identity: raw public keys only, never a private one."""
+
+    id: str = Field(pattern=keys.DEVICE_ID)
+    x25519: Annotated[str, _public_key(x25519=True)]
+    ed25519: Annotated[str, _public_key(x25519=False)]
+    e2ee: StrictBool  # the browser can encrypt media (encoded transforms)
+
+
 # --- client → server ------------------------------------------------------------------------------
 
 
@@ -47,6 +85,7 @@ class Join(_Message):
     resume: str | None = Field(default=None, max_length=128)
     password: str | None = Field(default=None, max_length=256)
     invite: str | None = Field(default=None, max_length=512)  # a guest link's token
+    device: Device | None = None
 
     @field_validator("name")
     @classmethod
@@ -128,9 +167,20 @@ class Ping(_Message):
     type: Literal["ping"]
 
 
-# --- moderation (moderators only) -----------------------------------------------------------------
+# --- end-to-end encryption ------------------------------------------------------------------------
 
 ParticipantId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9a-f]+$")]
+
+
+class KeyEnvelope(_Message):
+    """The sender's media key, encrypted in the browser to the recipient's device key."""
+
+    type: Literal["key_envelope"]
+    to: ParticipantId
+    envelope: Annotated[str, BeforeValidator(_envelope)]
+
+
+# --- moderation (moderators only) -----------------------------------------------------------------
 
 
 class Admit(_Message):
@@ -177,6 +227,11 @@ class Lock(_Message):
     locked: bool
 
 
+class AllowUnencrypted(_Message):
+    type: Literal["allow_unencrypted"]
+    allowed: StrictBool
+
+
 class End(_Message):
     type: Literal["end"]
 
@@ -199,6 +254,7 @@ ClientMessage = Annotated[
     | MediaState
     | Leave
     | Ping
+    | KeyEnvelope
     | Admit
     | Deny
     | AdmitAll
@@ -209,7 +265,8 @@ ClientMessage = Annotated[
     | Remove
     | Lock
     | End
-    | Promote,
+    | Promote
+    | AllowUnencrypted,
     Field(discriminator="type"),
 ]
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -242,6 +299,12 @@ class ParticipantInfo(_Message):
     audio: bool
     video: bool
     role: Literal["moderator", "member", "guest"] = "guest"
+    device: Device | None = None  # public keys only; null: the participant cannot encrypt
+
+
+class E2eeState(_Message):
+    encrypted: bool  # every participant in the meeting encrypts end to end
+    allow_unencrypted: bool  # a moderator lets in participants who cannot
 
 
 class FeedInfo(_Message):

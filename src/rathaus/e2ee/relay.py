@@ -1,0 +1,66 @@
+"""The envelope relay and the meeting's E2EE state.
+
+Rathaus passes key envelopes from one participant's device to another's and cannot open them:
+they are encrypted in the browser to the recipient's X25519 key. Envelopes live only in memory,
+on their way; they are never stored or logged. The one interface through which keys travel, so
+that MLS (RFC 9420) can replace the per-sender envelopes later.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from rathaus.errors import RateLimited
+from rathaus.meetings import protocol as p
+from rathaus.meetings.participant import Participant, ParticipantState
+from rathaus.meetings.ratelimit import TokenBucket
+
+ENVELOPES_PER_SECOND = 20.0
+HELD_PER_SENDER = 2  # envelopes kept for a detached recipient, per sender (the newest ones)
+
+
+def encrypts(device: p.Device | None) -> bool:
+    return device is not None and device.e2ee
+
+
+def meeting_state(participants: Iterable[Participant], allow_unencrypted: bool) -> p.E2eeState:
+    """End-to-end encrypted only while every admitted participant's device encrypts."""
+    return p.E2eeState(
+        encrypted=all(encrypts(x.device) for x in participants),
+        allow_unencrypted=allow_unencrypted,
+    )
+
+
+class KeyRelay:
+    """Forwards envelopes within one meeting, and keeps the newest ones for a recipient whose
+    connection dropped until it resumes (or leaves)."""
+
+    def __init__(self, burst: float) -> None:
+        self._burst = burst
+        self._buckets: dict[str, TokenBucket] = {}
+        self._held: dict[str, dict[str, deque[str]]] = {}  # recipient → sender → frames
+
+    def forward(self, sender: Participant, recipient: Participant, envelope: str) -> None:
+        bucket = self._buckets.setdefault(sender.id, TokenBucket(ENVELOPES_PER_SECOND, self._burst))
+        if not bucket.take():
+            raise RateLimited("too many key envelopes; slow down")
+        frame = p.encode("key_envelope", **{"from": sender.id, "envelope": envelope})
+        if recipient.state is ParticipantState.DETACHED:
+            held = self._held.setdefault(recipient.id, {})
+            held.setdefault(sender.id, deque(maxlen=HELD_PER_SENDER)).append(frame)
+        else:
+            recipient.send(frame)
+
+    def resumed(self, recipient: Participant) -> None:
+        """Deliver what arrived for the participant while its connection was down."""
+        for frames in self._held.pop(recipient.id, {}).values():
+            for frame in frames:
+                recipient.send(frame)
+
+    def forget(self, participant_id: str) -> None:
+        """The participant left: nothing more for it or from it."""
+        self._buckets.pop(participant_id, None)
+        self._held.pop(participant_id, None)
+        for held in self._held.values():
+            held.pop(participant_id, None)

@@ -1,0 +1,278 @@
+"""End-to-end encryption, the server's part, through Rathaus's real WebSocket: the public-key
+directory, the envelope relay, the E2EE state and the `e2ee_required` door — and that Rathaus
+keeps and logs no key material (envelopes pass through memory only)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_lobby_and_moderation import owned_room, saw, unique
+from tests.support.bot import Bot
+from tests.support.devices import TestDevice, b64url
+from tests.support.server import RunningServer, running_server, server_settings, shared_janus
+
+pytestmark = pytest.mark.janus
+
+
+def an_envelope(size: int = 120) -> str:
+    return b64url(secrets.token_bytes(size))
+
+
+# Rathaus servers of their own (on the shared Janus): these tests add accounts, which would change
+# what the session's server allows anonymous visitors.
+
+
+@pytest.fixture(scope="module")
+async def plain(
+    server: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningServer]:
+    settings = server_settings(tmp_path_factory.mktemp("e2ee"), janus=shared_janus(server))
+    async with running_server(settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def strict(
+    server: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningServer]:
+    """With `meeting.e2ee_required` on."""
+    settings = server_settings(
+        tmp_path_factory.mktemp("e2ee-strict"),
+        janus=shared_janus(server),
+        meeting={"e2ee_required": True},
+    )
+    async with running_server(settings) as running:
+        yield running
+
+
+async def close_all(*bots: Bot) -> None:
+    for bot in bots:
+        await bot.close()
+
+
+async def test_everyone_learns_everyones_public_keys(plain: RunningServer) -> None:
+    slug = unique("e2ee-")
+    anna_device, ben_device = TestDevice.new().public(), TestDevice.new().public(e2ee=False)
+    anna, ben, carl = (Bot(plain.ws, slug, name) for name in ("Anna", "Ben", "Carl"))
+    try:
+        welcome = await anna.join(device=anna_device)
+        assert welcome["self"]["device"] == anna_device
+        assert welcome["e2ee"] == {"encrypted": True, "allow_unencrypted": False}
+        await ben.join(device=ben_device)
+        late = await carl.join()  # a client that sends no device (yet)
+        assert late["self"]["device"] is None
+        assert {x["name"]: x["device"] for x in late["participants"]} == {
+            "Anna": anna_device,
+            "Ben": ben_device,
+        }
+        assert late["e2ee"]["encrypted"] is False
+        joined = [(await anna.expect("participant_joined"))["participant"] for _ in range(2)]
+        assert [x["device"] for x in joined] == [ben_device, None]
+        assert (await anna.expect("e2ee_state")) == {
+            "type": "e2ee_state",
+            "encrypted": False,
+            "allow_unencrypted": False,
+        }
+    finally:
+        await close_all(anna, ben, carl)
+
+
+async def test_an_envelope_reaches_its_recipient_only_and_unchanged(plain: RunningServer) -> None:
+    slug = unique("e2ee-")
+    anna, ben, carl = (Bot(plain.ws, slug, name) for name in ("Anna", "Ben", "Carl"))
+    try:
+        anna_id = (await anna.join(device=TestDevice.new().public()))["self"]["id"]
+        ben_id = (await ben.join(device=TestDevice.new().public()))["self"]["id"]
+        await carl.join(device=TestDevice.new().public())
+        envelope = an_envelope(4096)  # the largest allowed
+        await anna.send({"type": "key_envelope", "to": ben_id, "envelope": envelope})
+        got = await ben.expect("key_envelope")
+        assert got == {"type": "key_envelope", "from": anna_id, "envelope": envelope}
+        await asyncio.sleep(0.5)
+        assert not saw(carl, "key_envelope", "error") and not saw(anna, "key_envelope", "error")
+
+        await anna.send({"type": "key_envelope", "to": "0123456789abcdef", "envelope": envelope})
+        error = await anna.expect("error")
+        assert (error["code"], error["ref"]) == ("unknown_participant", "key_envelope")
+    finally:
+        await close_all(anna, ben, carl)
+
+
+async def test_no_envelopes_to_or_from_the_lobby(plain: RunningServer) -> None:
+    slug, owner = await owned_room(plain, lobby=True)
+    olga, guest = Bot(plain.ws, slug, "Olga", cookies=owner), Bot(plain.ws, slug, "Gast")
+    try:
+        olga_id = (await olga.join(device=TestDevice.new().public()))["self"]["id"]
+        await guest.knock(device=TestDevice.new().public())
+        await guest.expect("lobby")
+        knock = await olga.expect("knock")
+        guest_id = knock["participant"]["id"]
+        assert knock["participant"]["device"]["e2ee"] is True  # moderators see who can encrypt
+
+        await olga.send({"type": "key_envelope", "to": guest_id, "envelope": an_envelope()})
+        assert (await olga.expect("error"))["code"] == "unknown_participant"
+        await guest.send({"type": "key_envelope", "to": olga_id, "envelope": an_envelope()})
+        assert (await guest.expect("error"))["code"] == "not_admitted"
+        await asyncio.sleep(0.3)
+        assert not saw(olga, "key_envelope") and not saw(guest, "key_envelope")
+    finally:
+        await close_all(olga, guest)
+
+
+async def test_malformed_envelopes_are_refused_and_the_meeting_goes_on(
+    plain: RunningServer,
+) -> None:
+    slug = unique("e2ee-")
+    anna, ben = Bot(plain.ws, slug, "Anna"), Bot(plain.ws, slug, "Ben")
+    try:
+        await anna.join(device=TestDevice.new().public())
+        ben_id = (await ben.join(device=TestDevice.new().public()))["self"]["id"]
+        too_big = an_envelope(4097)
+        for bad in (
+            {"envelope": too_big},
+            {"envelope": an_envelope() + "="},
+            {"envelope": "kein base64!"},
+            {"envelope": b64url(b"short")},
+            {"envelope": {"ciphertext": an_envelope()}},
+            {"envelope": an_envelope(), "from": "ffff"},
+            {},
+        ):
+            await anna.send({"type": "key_envelope", "to": ben_id, **bad})
+            error = await anna.expect("error")
+            assert (error["code"], error["ref"]) == ("bad_message", "key_envelope")
+            assert too_big not in error["message"]
+        await anna.send({"type": "key_envelope", "envelope": an_envelope()})
+        assert (await anna.expect("error"))["code"] == "bad_message"
+
+        good = an_envelope()
+        await anna.send({"type": "key_envelope", "to": ben_id, "envelope": good})
+        assert (await ben.expect("key_envelope"))["envelope"] == good
+        await anna.send({"type": "media", "audio": False, "video": True})
+        assert (await ben.expect("participant_updated"))["participant"]["audio"] is False
+        assert not saw(ben, "error", "bye")
+    finally:
+        await close_all(anna, ben)
+
+
+async def test_e2ee_required_and_the_moderators_exception(strict: RunningServer) -> None:
+    slug, owner = await owned_room(strict)
+    olga = Bot(strict.ws, slug, "Olga", cookies=owner)
+    anna, phone = Bot(strict.ws, slug, "Anna"), Bot(strict.ws, slug, "Telefon")
+    try:
+        await olga.knock()  # the moderator's browser cannot encrypt either: refused
+        assert (await olga.expect("error"))["code"] == "e2ee_required"
+        await olga.join(device=TestDevice.new().public())
+        await anna.join(device=TestDevice.new().public())
+        for device in (None, TestDevice.new().public(e2ee=False)):
+            await phone.knock(device=device)
+            assert (await phone.expect("error"))["code"] == "e2ee_required"
+
+        await anna.send({"type": "allow_unencrypted", "allowed": True})
+        assert (await anna.expect("error"))["code"] == "forbidden"
+        await olga.send({"type": "allow_unencrypted", "allowed": True})
+        for bot in (olga, anna):
+            state = await bot.expect("e2ee_state")
+            assert (state["encrypted"], state["allow_unencrypted"]) == (True, True)
+            assert (await bot.expect("moderation"))["action"] == "allow_unencrypted"
+
+        welcome = await phone.join()  # now it may come in, and everyone sees what that means
+        assert welcome["e2ee"] == {"encrypted": False, "allow_unencrypted": True}
+        for bot in (olga, anna):
+            assert (await bot.expect("e2ee_state"))["encrypted"] is False
+
+        await phone.send({"type": "leave"})
+        await phone.expect("bye")
+        for bot in (olga, anna):
+            state = await bot.expect("e2ee_state")
+            assert (state["encrypted"], state["allow_unencrypted"]) == (True, True)
+        actions = [e.action for e in await strict.app.state.audit.recent(room=slug)]
+        assert actions == ["allow_unencrypted"]
+    finally:
+        await close_all(olga, anna, phone)
+
+
+def _stored(data_dir: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(data_dir)): p.read_bytes() for p in data_dir.rglob("*") if p.is_file()
+    }
+
+
+def _needles(values: list[str]) -> list[bytes]:
+    """Each value as text and as the bytes it encodes."""
+    needles = []
+    for value in values:
+        needles.append(value.encode())
+        try:
+            needles.append(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        except ValueError:
+            pass
+    return [n for n in needles if len(n) >= 16]
+
+
+async def test_rathaus_keeps_and_logs_no_key_material(
+    strict: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    uvicorn_log = logging.getLogger("uvicorn.error")  # does not propagate to the root logger
+    uvicorn_log.addHandler(caplog.handler)
+    slug, owner = await owned_room(strict)
+    devices = [TestDevice.new() for _ in range(3)]
+    bots = [
+        Bot(strict.ws, slug, "Olga", cookies=owner),
+        Bot(strict.ws, slug, "Anna"),
+        Bot(strict.ws, slug, "Ben"),
+    ]
+    envelopes: list[str] = []
+    try:
+        ids = [
+            (await b.join(device=d.public()))["self"]["id"]
+            for b, d in zip(bots, devices, strict=True)
+        ]
+        for i, sender in enumerate(bots):  # every sender's key to every other device
+            for j, recipient_id in enumerate(ids):
+                if i != j:
+                    envelopes.append(an_envelope())
+                    await sender.send(
+                        {"type": "key_envelope", "to": recipient_id, "envelope": envelopes[-1]}
+                    )
+        for bot in bots:
+            for _ in range(2):
+                await bot.expect("key_envelope")
+        bad = an_envelope(5000)
+        await bots[1].send({"type": "key_envelope", "to": ids[0], "envelope": bad})
+        await bots[1].send({"type": "key_envelope", "to": "abcdef", "envelope": envelopes[0]})
+        await bots[1].expect("error")
+        await bots[1].expect("error")
+    finally:
+        await close_all(*bots)
+        await asyncio.sleep(0.5)
+        uvicorn_log.removeHandler(caplog.handler)
+
+    public = [v for d in devices for k, v in d.public().items() if k in ("x25519", "ed25519")]
+    private = [v for d in devices for v in d.private_values()]
+    stored = _stored(Path(strict.settings.server.data_dir))
+    assert any(name.startswith("rathaus.db") for name in stored)
+    for name, content in stored.items():  # the database, its journal, all Rathaus keeps
+        for needle in _needles([*envelopes, bad, *public, *private]):
+            assert needle not in content, f"key material in {name}"
+
+    assert caplog.records, "the log capture saw nothing at all"
+    server_side = [r for r in caplog.records if not r.name.startswith("websockets.client")]
+    for record in server_side:  # the bots' own client library may log what they send
+        text = record.getMessage() + repr(record.args) + str(record.exc_info or "")
+        for value in [*envelopes, bad, *private]:
+            assert value not in text, f"an envelope or key in the log: {record.name}"
+
+
+def test_helpers_find_what_they_look_for() -> None:
+    value = an_envelope()
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    assert _needles([value]) == [value.encode(), raw]
+    assert _needles(["kurz"]) == []

@@ -1,0 +1,222 @@
+"""The meeting's side of end-to-end encryption: the public-key directory in `welcome` and
+`participant_joined`, the envelope relay, the E2EE state and the `e2ee_required` door."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from rathaus.config import MeetingSettings
+from rathaus.errors import ClientError
+from rathaus.meetings import protocol as p
+from rathaus.meetings.access import Entrant, Role
+from rathaus.meetings.meeting import Meeting
+from rathaus.meetings.participant import Participant
+from rathaus.rooms.service import Room
+from tests.support.devices import TestDevice, b64url
+from tests.unit.test_meeting_rules import FakeMedia, FakePeer
+
+MODERATOR = Entrant(role=Role.MODERATOR)
+ENVELOPE = b64url(bytes(range(60)))
+
+
+def make_meeting(
+    room: Room | None = None, **settings: Any
+) -> tuple[Meeting, list[tuple[Any, ...]]]:
+    audited: list[tuple[Any, ...]] = []
+
+    async def audit(action: str, actor: Participant, target: Participant | None) -> None:
+        audited.append((action, actor.name, target.name if target else None))
+
+    meeting = Meeting(
+        room or Room("team", "Team"),
+        MeetingSettings(**settings),
+        make_media=FakeMedia,  # type: ignore[arg-type]
+        ice_servers=lambda pid: [],
+        on_empty=lambda meeting: None,
+        audit=audit,
+    )
+    return meeting, audited
+
+
+def join(name: str, device: dict[str, Any] | None = None, resume: str | None = None) -> p.Join:
+    return p.Join(
+        type="join",
+        name=name,
+        resume=resume,
+        device=p.Device.model_validate(device) if device else None,
+    )
+
+
+def encrypting(name: str) -> p.Join:
+    return join(name, TestDevice.new().public())
+
+
+def key_envelope(to: str, envelope: str = ENVELOPE) -> p.KeyEnvelope:
+    return p.KeyEnvelope(type="key_envelope", to=to, envelope=envelope)
+
+
+async def refused(code: str, action: Any) -> None:
+    with pytest.raises(ClientError) as caught:
+        await action
+    assert caught.value.code == code
+
+
+async def test_everyone_learns_everyones_public_keys() -> None:
+    meeting, _ = make_meeting()
+    anna_device, ben_device = TestDevice.new().public(), TestDevice.new().public(e2ee=False)
+    anna_peer, ben_peer, carl_peer = FakePeer(), FakePeer(), FakePeer()
+    await meeting.join(anna_peer, join("Anna", anna_device))
+    await meeting.join(ben_peer, join("Ben", ben_device))
+    await meeting.join(carl_peer, join("Carl"))
+    assert anna_peer.last("welcome")["self"]["device"] == anna_device
+    assert [x["device"] for x in carl_peer.last("welcome")["participants"]] == [
+        anna_device,
+        ben_device,
+    ]
+    joined = [m["participant"] for m in anna_peer.frames if m["type"] == "participant_joined"]
+    assert [x["device"] for x in joined] == [ben_device, None]
+
+
+async def test_an_envelope_reaches_its_recipient_only_and_unchanged() -> None:
+    meeting, _ = make_meeting()
+    peers = [FakePeer() for _ in range(3)]
+    anna, ben, _carl = [
+        await meeting.join(peer, encrypting(name)) for peer, name in zip(peers, "ABC", strict=True)
+    ]
+    before = [len(peer.frames) for peer in peers]
+    await meeting.handle(anna, key_envelope(ben.id))
+    assert peers[1].frames[-1] == {"type": "key_envelope", "from": anna.id, "envelope": ENVELOPE}
+    assert [len(peer.frames) - n for peer, n in zip(peers, before, strict=True)] == [0, 1, 0]
+
+
+async def test_envelopes_to_nobody_or_oneself_are_refused() -> None:
+    meeting, _ = make_meeting()
+    anna = await meeting.join(FakePeer(), encrypting("Anna"))
+    await refused("unknown_participant", meeting.handle(anna, key_envelope("abcdef")))
+    await refused("unknown_participant", meeting.handle(anna, key_envelope(anna.id)))
+
+
+async def test_the_lobby_neither_sends_nor_receives_envelopes() -> None:
+    meeting, _ = make_meeting(Room("team", "Team", lobby=True))
+    olga = await meeting.join(FakePeer(), encrypting("Olga"), MODERATOR)
+    waiting_peer = FakePeer()
+    waiting = await meeting.join(waiting_peer, encrypting("Gast"))
+    await refused("unknown_participant", meeting.handle(olga, key_envelope(waiting.id)))
+    await refused("not_admitted", meeting.handle(waiting, key_envelope(olga.id)))
+    assert waiting_peer.types() == ["lobby"]
+
+
+async def test_a_detached_recipient_gets_the_newest_envelopes_when_it_resumes() -> None:
+    meeting, _ = make_meeting(resume_grace=5)
+    anna_peer = FakePeer()
+    anna = await meeting.join(anna_peer, encrypting("Anna"))
+    ben = await meeting.join(FakePeer(), encrypting("Ben"))
+    meeting.detach(anna, anna_peer, clean=False)
+    sent = [b64url(bytes([i]) * 40) for i in range(3)]
+    for envelope in sent:
+        await meeting.handle(ben, key_envelope(anna.id, envelope))
+    again = FakePeer()
+    await meeting.join(again, join("Anna", resume=anna.resume_token))
+    assert again.types() == ["welcome", "key_envelope", "key_envelope"]
+    assert [f["envelope"] for f in again.frames[1:]] == sent[1:]  # the two newest, in order
+
+
+async def test_envelopes_per_sender_are_limited() -> None:
+    meeting, _ = make_meeting(max_participants=2)
+    anna = await meeting.join(FakePeer(), encrypting("Anna"))
+    ben = await meeting.join(FakePeer(), encrypting("Ben"))
+    for _ in range(100):
+        await meeting.handle(anna, key_envelope(ben.id))
+    await refused("rate_limited", meeting.handle(anna, key_envelope(ben.id)))
+    await asyncio.sleep(0.1)  # 20 per second come back
+    await meeting.handle(anna, key_envelope(ben.id))
+
+
+async def test_the_meeting_is_encrypted_while_everyone_encrypts() -> None:
+    meeting, _ = make_meeting()
+    anna_peer, ben_peer = FakePeer(), FakePeer()
+    await meeting.join(anna_peer, encrypting("Anna"))
+    assert anna_peer.last("welcome")["e2ee"] == {"encrypted": True, "allow_unencrypted": False}
+    ben = await meeting.join(ben_peer, join("Ben", TestDevice.new().public(e2ee=False)))
+    assert ben_peer.last("welcome")["e2ee"]["encrypted"] is False
+    assert "e2ee_state" not in ben_peer.types()  # the newcomer has it from `welcome`
+    assert anna_peer.types()[-2:] == ["participant_joined", "e2ee_state"]
+    assert anna_peer.last("e2ee_state")["encrypted"] is False
+    await meeting.leave(ben)
+    assert anna_peer.types()[-2:] == ["participant_left", "e2ee_state"]
+    assert anna_peer.last("e2ee_state") == {
+        "type": "e2ee_state",
+        "encrypted": True,
+        "allow_unencrypted": False,
+    }
+    await meeting.join(FakePeer(), encrypting("Carl"))
+    assert anna_peer.types()[-1] == "participant_joined"  # no change, nothing to tell
+
+
+async def test_without_the_setting_nobody_is_refused_for_not_encrypting() -> None:
+    meeting, _ = make_meeting()
+    await meeting.join(FakePeer(), join("Anna"))
+    assert not meeting.e2ee_state().encrypted
+
+
+async def test_e2ee_required_refuses_devices_that_cannot_encrypt() -> None:
+    meeting, audited = make_meeting(e2ee_required=True)
+    for device in (None, TestDevice.new().public(e2ee=False)):
+        for entrant in (None, MODERATOR):  # moderators too
+            await refused("e2ee_required", meeting.join(FakePeer(), join("Ohne", device), entrant))
+    olga_peer, anna_peer = FakePeer(), FakePeer()
+    olga = await meeting.join(olga_peer, encrypting("Olga"), MODERATOR)
+    await meeting.join(anna_peer, encrypting("Anna"))
+
+    await meeting.handle(olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=True))
+    assert anna_peer.last("e2ee_state") == {
+        "type": "e2ee_state",
+        "encrypted": True,
+        "allow_unencrypted": True,
+    }
+    assert anna_peer.last("moderation")["action"] == "allow_unencrypted"
+    phone_peer = FakePeer()
+    phone = await meeting.join(phone_peer, join("Telefon"))
+    assert phone_peer.last("welcome")["e2ee"] == {"encrypted": False, "allow_unencrypted": True}
+    assert anna_peer.last("e2ee_state")["encrypted"] is False
+
+    # Disallowing again keeps those present (and the meeting visibly unencrypted) ...
+    await meeting.handle(olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=False))
+    assert anna_peer.last("e2ee_state") == {
+        "type": "e2ee_state",
+        "encrypted": False,
+        "allow_unencrypted": False,
+    }
+    # ... but lets no one else in.
+    await refused("e2ee_required", meeting.join(FakePeer(), join("Noch einer")))
+    await meeting.leave(phone)
+    assert anna_peer.last("e2ee_state")["encrypted"] is True
+    assert audited == [
+        ("allow_unencrypted", "Olga", None),
+        ("disallow_unencrypted", "Olga", None),
+    ]
+
+
+async def test_only_moderators_allow_unencrypted_participants() -> None:
+    meeting, audited = make_meeting(e2ee_required=True)
+    await meeting.join(FakePeer(), encrypting("Olga"), MODERATOR)
+    anna = await meeting.join(FakePeer(), encrypting("Anna"))
+    allow = p.AllowUnencrypted(type="allow_unencrypted", allowed=True)
+    await refused("forbidden", meeting.handle(anna, allow))
+    assert not meeting.allow_unencrypted and audited == []
+
+
+async def test_the_lobby_holds_unencrypted_ones_once_they_are_disallowed_again() -> None:
+    meeting, _ = make_meeting(Room("team", "Team", lobby=True), e2ee_required=True)
+    olga = await meeting.join(FakePeer(), encrypting("Olga"), MODERATOR)
+    await meeting.handle(olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=True))
+    phone = await meeting.join(FakePeer(), join("Telefon"))
+    anna = await meeting.join(FakePeer(), encrypting("Anna"))
+    await meeting.handle(olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=False))
+    await refused("e2ee_required", meeting.handle(olga, p.Admit(type="admit", id=phone.id)))
+    await meeting.handle(olga, p.AdmitAll(type="admit_all"))
+    assert list(meeting.waiting) == [phone.id]
+    assert anna.id in meeting.participants and meeting.e2ee_state().encrypted
