@@ -124,6 +124,32 @@ async def check_turn(settings: Settings) -> Check:
     return Check("turn", True, f"{len(turn.urls)} TURN URL(s) reachable")
 
 
+async def check_sign_in(settings: Settings) -> list[Check]:
+    """The identity services, if configured: OIDC discovery and an LDAP search."""
+    from rathaus.errors import AuthenticationFailed, IdentityUnavailable
+
+    results = []
+    if settings.oidc.enabled:
+        from rathaus.accounts.oidc import OidcClient
+
+        try:
+            await OidcClient(settings.oidc).discover()
+            results.append(Check("oidc", True, f"{settings.oidc.issuer} answers"))
+        except IdentityUnavailable as exc:
+            results.append(Check("oidc", False, str(exc)))
+    if settings.ldap.enabled:
+        from rathaus.accounts.ldap import LdapAuthenticator
+
+        try:  # a search for a name nobody has: proves the service account and the base DN
+            await LdapAuthenticator(settings.ldap).authenticate("rathaus-doctor-probe", "-")
+            results.append(Check("ldap", False, "the probe user exists?"))
+        except AuthenticationFailed:
+            results.append(Check("ldap", True, f"{settings.ldap.url} answers searches"))
+        except IdentityUnavailable as exc:
+            results.append(Check("ldap", False, str(exc)))
+    return results
+
+
 async def run_checks(settings: Settings) -> list[Check]:
     results = [check_data_dir(settings)]
     if os.access(settings.server.data_dir, os.W_OK):
@@ -131,4 +157,5 @@ async def run_checks(settings: Settings) -> list[Check]:
     results.append(check_port(settings))
     results.extend(await check_janus(settings))
     results.append(await check_turn(settings))
+    results.extend(await check_sign_in(settings))
     return results

@@ -19,6 +19,7 @@ from websockets.sync.client import connect as ws_connect
 
 from rathaus.media.janus.supervisor import free_port
 from tests.support.network import MEDIA_IFACE, require_test_network
+from tests.support.slapd import Slapd
 
 needs_janus = pytest.mark.skipif(shutil.which("janus") is None, reason="janus is not installed")
 
@@ -283,3 +284,23 @@ def test_the_managed_janus_dies_with_a_killed_rathaus(
     while janus_processes(data) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert janus_processes(data) == [], "the managed Janus outlived a killed rathaus"
+
+
+def test_doctor_checks_the_sign_in_services(tmp_path: Path, slapd: Slapd) -> None:
+    ldap = {
+        "RATHAUS_LDAP_URL": slapd.url,
+        "RATHAUS_LDAP_BASE_DN": slapd.people_dn,
+        "RATHAUS_LDAP_BIND_DN": slapd.service_dn,
+        "RATHAUS_LDAP_BIND_PASSWORD": slapd.service_password,
+        "RATHAUS_OIDC_ISSUER": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        "RATHAUS_OIDC_CLIENT_ID": "rathaus",
+        "RATHAUS_OIDC_CLIENT_SECRET": "s",
+    }
+    args = ("doctor", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()))
+    done = rathaus(tmp_path, *args, env=_environment(**ldap))
+    assert f"[ok] ldap: {slapd.url} answers searches" in done.stdout, done.stdout
+    assert "[FAIL] oidc:" in done.stdout and done.returncode == 1
+
+    wrong = _environment(**{**ldap, "RATHAUS_LDAP_BIND_PASSWORD": "wrong"})
+    done = rathaus(tmp_path, *args, env=wrong)
+    assert "[FAIL] ldap:" in done.stdout and "bind" in done.stdout.lower()
