@@ -6,6 +6,8 @@
 // KID and CTR are unsigned 64-bit integers; they are bigint inside, and the public functions accept a
 // number (a safe integer) or a bigint.
 
+import {concat} from './encoding.js';
+
 /** @typedef {0x0004 | 0x0005} CipherSuite */
 
 /** AES_128_GCM_SHA256_128 (RFC 9605 §8.1). */
@@ -88,21 +90,6 @@ function bytesOf(data) {
   return new Uint8Array(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
-/**
- * @param {...Uint8Array} parts
- * @returns {Uint8Array<ArrayBuffer>}
- */
-function concat(...parts) {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /**
  * `value` as `length` bytes, big-endian.
