@@ -96,8 +96,9 @@ class MeetingSettings(_Section):
     keepalive_timeout: float = Field(10.0, ge=2, le=600)
     # Attempts to join (or knock) per minute and address before `rate_limited`.
     join_attempts_per_minute: int = Field(30, ge=1, le=100_000)
-    # Refuse participants whose device cannot encrypt end to end (`e2ee_required`) unless a
-    # moderator allows them. Off until the browser client encrypts; then the default turns true.
+    # End-to-end encrypted meetings: clients encrypt their media, and participants whose device
+    # cannot are refused (`e2ee_required`) unless a moderator allows them. Off by default until
+    # mixed meetings work (docs/protocol.md, "End-to-end encryption").
     e2ee_required: bool = False
 
 

@@ -206,6 +206,7 @@ class Meeting:
                 media_available=self.media.available,
                 locked=self.locked,
                 e2ee=self.e2ee_state(),
+                e2ee_required=self._settings.e2ee_required,
                 waiting=[w.info() for w in self.waiting.values()]
                 if participant.is_moderator
                 else [],

@@ -133,6 +133,10 @@ const de = {
   'error.not_admitted': 'Sie wurden noch nicht eingelassen.',
   'error.forbidden': 'Das dürfen nur Moderatorinnen und Moderatoren.',
   'error.unknown_participant': 'Diese Person ist nicht mehr in der Besprechung.',
+  'error.e2ee_required': 'Diese Besprechung ist Ende-zu-Ende-verschlüsselt, und dieser Browser kann nicht verschlüsseln. Bitte nehmen Sie einen aktuellen Browser.',
+  'e2ee.on': 'Ende-zu-Ende-verschlüsselt',
+  'e2ee.off': 'Nicht Ende-zu-Ende-verschlüsselt',
+  'e2ee.safetyCode': 'Sicherheitscode',
 };
 
 /** @typedef {keyof typeof de} MessageKey */

@@ -133,6 +133,10 @@ const en = {
   'error.not_admitted': 'A moderator has not let you in yet.',
   'error.forbidden': 'Only moderators may do this.',
   'error.unknown_participant': 'This person is no longer in the meeting.',
+  'error.e2ee_required': 'This meeting is end-to-end encrypted, and this browser cannot encrypt. Please use a current browser.',
+  'e2ee.on': 'End-to-end encrypted',
+  'e2ee.off': 'Not end-to-end encrypted',
+  'e2ee.safetyCode': 'Safety code',
 };
 
 export default en;

@@ -11,11 +11,28 @@ import { LocalMedia } from './local.js';
 import { SignIn } from './signin.js';
 import { LobbyPanel, LobbyView } from './lobby.js';
 import { ConfirmDialog } from './dialog.js';
+import { MeetingEncryption } from './encryption.js';
+import { defaultDeviceStore, loadOrCreateDevice } from './e2ee/device.js';
+import { E2eeTransforms } from './e2ee/transforms.js';
 
 /** @typedef {import('./protocol.js').Participant} Participant */
 /** @typedef {import('./tile.js').TileAction} TileAction */
 /** @typedef {import('./i18n.js').MessageKey} MessageKey */
 /** @typedef {'prejoin' | 'lobby' | 'meeting' | 'left'} Screen */
+/** @typedef {import('./e2ee/device.js').Device} Device */
+/** @typedef {import('./encryption.js').EncryptionState} EncryptionState */
+
+/** This browser's E2EE device, loaded (or created) while the pre-join screen shows; null where
+ * WebCrypto cannot do it (then `join` carries no device, and E2EE meetings refuse it).
+ * @returns {Promise<Device | null>} */
+async function loadDevice() {
+  try {
+    return await loadOrCreateDevice(defaultDeviceStore());
+  } catch (e) {
+    console.warn('rathaus: e2ee: no device keys in this browser:', e);
+    return null;
+  }
+}
 
 /** Errors shown in the meeting; the others are handled where they arise or only logged. */
 const SHOWN_ERRORS = new Set([
@@ -85,6 +102,13 @@ class App {
     this.self = null;
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.statusTimer = null;
+    this.device = loadDevice();
+    /** @type {E2eeTransforms | null} one per page, created when a meeting needs it */
+    this.transforms = null;
+    /** @type {MeetingEncryption | null} */
+    this.encryption = null;
+    /** @type {boolean | null} the E2EE state last shown (null: none yet in this participation) */
+    this.e2eeShown = null;
 
     this.prejoin.onJoin = (name, stream) => this.join(name, stream);
     this.signIn.onReady = (session) => {
@@ -135,8 +159,35 @@ class App {
 
   /** @param {string} name @param {MediaStream | null} stream */
   join(name, stream) {
-    const signaling = new Signaling(Signaling.urlFor(this.room), name, this.prejoin.password());
-    const media = new MediaSession(signaling);
+    this.device.then((device) => this.joinWith(name, stream, device));
+  }
+
+  /** The page's E2eeTransforms (null where the browser cannot encrypt). @returns {E2eeTransforms | null} */
+  pageTransforms() {
+    if (!this.transforms && E2eeTransforms.supported()) {
+      try {
+        this.transforms = new E2eeTransforms();
+      } catch (e) {
+        console.error('rathaus: e2ee: no media encryption:', e);
+      }
+    }
+    return this.transforms;
+  }
+
+  /** @param {string} name @param {MediaStream | null} stream @param {Device | null} device */
+  joinWith(name, stream, device) {
+    const publicDevice = device ? { ...device.publicInfo, e2ee: E2eeTransforms.supported() } : null;
+    const signaling = new Signaling(Signaling.urlFor(this.room), name, this.prejoin.password(), publicDevice);
+    this.encryption?.close();
+    const encryption = new MeetingEncryption({
+      signaling,
+      device,
+      transforms: () => this.pageTransforms(),
+      onChange: (state) => this.encryption === encryption && this.e2eeChanged(state),
+    });
+    this.encryption = encryption;
+    this.e2eeShown = null;
+    const media = new MediaSession(signaling, { transformsFor: (m) => encryption.welcome(m) });
     const devices = {
       camera: this.prejoin.cameraSelect.options.length > 1,
       mic: this.prejoin.micSelect.options.length > 1,
@@ -258,6 +309,7 @@ class App {
         this.show('meeting');
         this.updateToggles();
         this.announce(null);
+        if (this.encryption?.on) this.announce(this.e2eeText(this.encryption.state.encrypted), true);
         byId('meeting-heading').focus?.();
       } else {
         this.announce(t('status.reconnected'), true);
@@ -328,6 +380,24 @@ class App {
     }
     this.participants.set(p.id, p);
     this.meeting.upsert(p);
+  }
+
+  // -- end-to-end encryption ---------------------------------------------------------------------
+
+  /** @param {boolean} encrypted @returns {string} */
+  e2eeText(encrypted) {
+    return t(encrypted ? 'e2ee.on' : 'e2ee.off');
+  }
+
+  /** Shows the meeting's E2EE state and safety code; announces a change of the state.
+   * @param {EncryptionState} state */
+  e2eeChanged(state) {
+    this.meeting.setE2ee(state.encrypted, this.e2eeText(state.encrypted), state.safetyCode);
+    const before = this.e2eeShown;
+    this.e2eeShown = state.encrypted;
+    if (before !== null && before !== state.encrypted && this.screen === 'meeting') {
+      this.announce(this.e2eeText(state.encrypted), true);
+    }
   }
 
   // -- moderation --------------------------------------------------------------------------------
@@ -441,6 +511,7 @@ class App {
 
   async leave() {
     const signaling = this.signaling;
+    this.encryption?.close();
     this.media?.close();
     this.local?.dispose();
     this.dialog.close();
@@ -459,6 +530,7 @@ class App {
   /** The server ended our participation (or did not let us in).
    * @param {MessageKey} reason @param {MessageKey} heading */
   ended(reason, heading) {
+    this.encryption?.close();
     this.media?.close();
     this.local?.dispose();
     if (this.screen === 'lobby' || this.screen === 'prejoin') this.prejoin.hide();
@@ -532,6 +604,12 @@ class App {
             lobby: app.screen === 'lobby' ? app.lobby.status : null,
             waiting: app.lobbyPanel.snapshot(),
             signedIn: app.signIn.session?.user.username ?? null,
+            e2ee: {
+              on: app.encryption?.on ?? false,
+              encrypted: app.encryption?.state.encrypted ?? false,
+              safetyCode: app.encryption?.safetyCode?.display ?? null,
+              stats: app.encryption?.on ? app.encryption.stats : null,
+            },
           };
         },
       }),

@@ -9,6 +9,7 @@ import { msg, substreamForWidth } from './protocol.js';
 /** @typedef {import('./protocol.js').Substream} Substream */
 /** @typedef {import('./signaling.js').Signaling} Signaling */
 /** @typedef {import('./protocol.js').WelcomeMessage} WelcomeMessage */
+/** @typedef {import('./e2ee/transforms.js').E2eeTransforms} E2eeTransforms */
 
 /** Simulcast as Janus expects it: rid h/m/l, full, half and quarter resolution. */
 const ICE_DISCONNECTED_RESTART_MS = 4000;
@@ -56,14 +57,50 @@ function preferVp8(transceiver) {
 }
 
 /**
+ * Restricts a transceiver to one codec (E2EE meetings use VP8 and Opus only: the clear prefix of an
+ * encrypted frame is codec-specific). RTX stays for video. Returns false where the browser refuses.
+ * @param {RTCRtpTransceiver} transceiver @param {'audio' | 'video'} kind @param {'send' | 'receive'} side
+ * @returns {boolean}
+ */
+export function onlyE2eeCodec(transceiver, kind, side) {
+  const caps = side === 'send'
+    ? globalThis.RTCRtpSender?.getCapabilities?.(kind)
+    : globalThis.RTCRtpReceiver?.getCapabilities?.(kind);
+  if (!caps || typeof transceiver.setCodecPreferences !== 'function') return false;
+  const want = kind === 'video' ? 'video/vp8' : 'audio/opus';
+  const main = caps.codecs.filter((c) => c.mimeType.toLowerCase() === want);
+  if (!main.length) return false;
+  const rtx = kind === 'video' ? caps.codecs.filter((c) => c.mimeType.toLowerCase() === 'video/rtx') : [];
+  for (const list of [[...main, ...rtx], main]) {
+    try {
+      transceiver.setCodecPreferences(list);
+      return true;
+    } catch (e) {
+      console.warn(`rathaus: e2ee: setCodecPreferences(${want}) failed`, e);
+    }
+  }
+  return false;
+}
+
+/**
  * Events: 'stream' (detail {feed, stream}) when a remote feed has media;
  * 'feedclosed' (detail {feed}); 'availability' (detail {available}); 'failure' (detail {label}).
  */
 export class MediaSession extends EventTarget {
-  /** @param {Signaling} signaling */
-  constructor(signaling) {
+  /**
+   * @param {Signaling} signaling
+   * @param {{transformsFor?: (m: WelcomeMessage) => E2eeTransforms | null}} [options]
+   *   `transformsFor` decides on every `welcome` whether this meeting's media is end-to-end
+   *   encrypted, and with which E2eeTransforms (one per page)
+   */
+  constructor(signaling, options = {}) {
     super();
     this.signaling = signaling;
+    this.transformsFor = options.transformsFor ?? (() => null);
+    /** @type {E2eeTransforms | null} set while this meeting's media is end-to-end encrypted */
+    this.transforms = null;
+    /** @type {WeakSet<RTCRtpSender | RTCRtpReceiver>} already attached to the transforms */
+    this.protectedEndpoints = new WeakSet();
     /** @type {IceServer[]} */
     this.iceServers = [];
     /** @type {string | null} */
@@ -180,6 +217,7 @@ export class MediaSession extends EventTarget {
     if (!sub.peer) {
       const peer = this.newPeer(`sub:${feedId}`);
       peer.pc.addEventListener('track', (e) => {
+        this.protectReceiver(e.transceiver, e.receiver, e.track.kind);
         sub.stream.addTrack(e.track);
         this.dispatchEvent(new CustomEvent('stream', { detail: { feed: sub.feed, stream: sub.stream } }));
       });
@@ -217,14 +255,15 @@ export class MediaSession extends EventTarget {
     this.publishers.set(kind, pub);
     const pc = pub.pc;
     if (kind === 'camera') {
-      pc.addTransceiver(this.camera.audio ?? 'audio', { direction: 'sendonly', streams: [this.localStream] });
+      const audio = pc.addTransceiver(this.camera.audio ?? 'audio', { direction: 'sendonly', streams: [this.localStream] });
+      this.protectSender(audio, 'audio');
       const video = pc.addTransceiver(this.camera.video ?? 'video', {
         direction: 'sendonly', streams: [this.localStream], sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })),
       });
-      preferVp8(video);
+      this.protectSender(video, 'video');
     } else {
       const video = pc.addTransceiver(this.screen ?? 'video', { direction: 'sendonly' });
-      preferVp8(video);
+      this.protectSender(video, 'video');
     }
     await this.offer(pub, false);
   }
@@ -250,12 +289,44 @@ export class MediaSession extends EventTarget {
     });
   }
 
+  // -- end-to-end encryption ----------------------------------------------------------------------
+
+  /** Encrypts what a new sending transceiver sends (right after adding it), in VP8/Opus only;
+   * without E2EE just prefers VP8. @param {RTCRtpTransceiver} transceiver @param {'audio' | 'video'} kind */
+  protectSender(transceiver, kind) {
+    const transforms = this.transforms;
+    if (!transforms) {
+      if (kind === 'video') preferVp8(transceiver);
+      return;
+    }
+    onlyE2eeCodec(transceiver, kind, 'send');
+    if (this.protectedEndpoints.has(transceiver.sender)) return;
+    transforms.protectSender(transceiver.sender, kind);
+    this.protectedEndpoints.add(transceiver.sender);
+  }
+
+  /** Decrypts what a receiver receives: synchronously in `ontrack`, before frames flow.
+   * @param {RTCRtpTransceiver} transceiver @param {RTCRtpReceiver} receiver @param {string} kind */
+  protectReceiver(transceiver, receiver, kind) {
+    const transforms = this.transforms;
+    if (!transforms || this.protectedEndpoints.has(receiver)) return;
+    if (kind !== 'audio' && kind !== 'video') return;
+    try {
+      transforms.protectReceiver(receiver, kind);
+      this.protectedEndpoints.add(receiver);
+    } catch (e) {
+      console.error('rathaus: e2ee: could not protect a receiver', e);
+    }
+    onlyE2eeCodec(transceiver, kind, 'receive');
+  }
+
   // -- lifecycle ---------------------------------------------------------------------------------
 
   /** @param {WelcomeMessage} m @param {boolean} resumed */
   onWelcome(m, resumed) {
     this.iceServers = m.ice_servers;
     this.selfId = m.self.id;
+    this.transforms = this.transformsFor(m);
     if (!resumed) this.closeAll();
     this.available = m.media_available;
     this.dispatchEvent(new CustomEvent('availability', { detail: { available: this.available } }));
@@ -350,7 +421,9 @@ export class MediaSession extends EventTarget {
 
   /** @param {string} label @returns {PeerBase} */
   newPeer(label) {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
+    /** @type {RTCConfiguration} */
+    const config = { iceServers: this.iceServers, bundlePolicy: 'max-bundle' };
+    const pc = new RTCPeerConnection(this.transforms ? this.transforms.peerConnectionConfig(config) : config);
     /** @type {PeerBase} */
     const peer = {
       pc, label, signalled: false, pendingCandidates: [], restartPending: false, chain: Promise.resolve(),

@@ -31,6 +31,11 @@ export class MeetingView {
     };
     this.leaveButton = /** @type {HTMLButtonElement} */ (byId('leave-button'));
     this.lockedIndicator = byId('locked-indicator');
+    this.e2eeIndicator = byId('e2ee-indicator');
+    this.e2eeText = byId('e2ee-text');
+    this.safety = byId('safety');
+    this.safetyCode = byId('safety-code');
+    this.safetySpoken = byId('safety-spoken');
     /** moderators' toolbar buttons */
     this.modButtons = {
       muteAll: /** @type {HTMLButtonElement} */ (byId('mute-all-button')),
@@ -98,6 +103,20 @@ export class MeetingView {
     this.locked = locked;
     this.lockedIndicator.hidden = !locked;
     this.modButtons.lock.setAttribute('aria-pressed', String(locked));
+  }
+
+  /**
+   * The meeting's end-to-end encryption: the state (always shown) and the safety code (while
+   * this browser encrypts). Texts are given by the caller (already translated).
+   * @param {boolean} encrypted @param {string} text
+   * @param {{display: string, spoken: string} | null} code
+   */
+  setE2ee(encrypted, text, code) {
+    this.e2eeIndicator.dataset.encrypted = String(encrypted);
+    this.e2eeText.textContent = text;
+    this.safety.hidden = !code;
+    this.safetyCode.textContent = code ? code.display : '';
+    this.safetySpoken.textContent = code ? code.spoken : '';
   }
 
   /** @param {ToggleName} name @param {boolean} pressed @param {boolean} [enabled] */
@@ -288,6 +307,8 @@ export class MeetingView {
       notice: this.notice.hidden ? null : this.notice.textContent,
       moderator: this.moderator,
       locked: this.locked,
+      e2ee: this.e2eeText.textContent,
+      safetyCode: this.safety.hidden ? null : this.safetyCode.textContent,
     };
   }
 }

@@ -2,7 +2,12 @@
 // No DOM and no I/O here; signaling.js holds the connection.
 
 /** @typedef {'moderator' | 'member' | 'guest'} Role */
-/** @typedef {{id: string, name: string, audio: boolean, video: boolean, role: Role}} Participant */
+/**
+ * A device's public keys (docs/protocol.md "End-to-end encryption"); `e2ee`: it can encrypt media.
+ * @typedef {{id: string, x25519: string, ed25519: string, e2ee: boolean}} Device
+ */
+/** @typedef {{id: string, name: string, audio: boolean, video: boolean, role: Role, device: Device | null}} Participant */
+/** @typedef {{encrypted: boolean, allow_unencrypted: boolean}} E2eeState */
 /** @typedef {'camera' | 'screen'} FeedKind */
 /** @typedef {{id: string, participant: string, kind: FeedKind}} Feed */
 /** @typedef {{urls: string | string[], username?: string, credential?: string}} IceServer */
@@ -13,7 +18,7 @@
 /**
  * @typedef {{type: 'welcome', self: Participant, resume: string, participants: Participant[],
  *   feeds: Feed[], ice_servers: IceServer[], media_available: boolean, locked: boolean,
- *   waiting: Participant[]}} WelcomeMessage
+ *   waiting: Participant[], e2ee: E2eeState, e2ee_required: boolean}} WelcomeMessage
  * @typedef {{type: 'participant_joined', participant: Participant}} ParticipantJoinedMessage
  * @typedef {{type: 'participant_updated', participant: Participant}} ParticipantUpdatedMessage
  * @typedef {{type: 'participant_left', id: string}} ParticipantLeftMessage
@@ -34,6 +39,8 @@
  * @typedef {{type: 'moderation', action: string, by: string, target: string | null}} ModerationMessage
  * @typedef {{type: 'muted' | 'video_stopped' | 'screen_stopped', by: string}} ModeratedMessage
  * @typedef {{type: 'meeting_updated', locked: boolean}} MeetingUpdatedMessage
+ * @typedef {{type: 'key_envelope', from: string, envelope: string}} KeyEnvelopeMessage
+ * @typedef {{type: 'e2ee_state'} & E2eeState} E2eeStateMessage
  */
 
 /**
@@ -41,13 +48,14 @@
  *   ParticipantLeftMessage | FeedAddedMessage | FeedRemovedMessage | PublishedMessage | OfferMessage |
  *   TalkingMessage | MediaUnavailableMessage | MediaRestoredMessage | ErrorMessage | PongMessage |
  *   ByeMessage | LobbyMessage | KnockMessage | KnockEndedMessage | LobbyListMessage |
- *   ModerationMessage | ModeratedMessage | MeetingUpdatedMessage} ServerMessage
+ *   ModerationMessage | ModeratedMessage | MeetingUpdatedMessage | KeyEnvelopeMessage |
+ *   E2eeStateMessage} ServerMessage
  */
 
 /** @typedef {ServerMessage['type']} ServerMessageType */
 
 /**
- * @typedef {{type: 'join', name: string, resume?: string, password?: string}
+ * @typedef {{type: 'join', name: string, resume?: string, password?: string, device?: Device}
  *   | {type: 'publish', kind: FeedKind, sdp: string, restart?: boolean}
  *   | {type: 'unpublish', kind: FeedKind}
  *   | {type: 'trickle', pc: string, candidate: RTCIceCandidateInit | null}
@@ -57,6 +65,7 @@
  *   | {type: 'layer', feed: string, substream: Substream}
  *   | {type: 'restart', feed: string}
  *   | {type: 'media', audio: boolean, video: boolean}
+ *   | {type: 'key_envelope', to: string, envelope: string}
  *   | {type: 'leave'}
  *   | {type: 'ping'}
  *   | {type: 'admit' | 'deny' | 'mute' | 'stop_video' | 'stop_screen' | 'promote', id: string}
@@ -70,7 +79,7 @@ export const ERROR_CODES = Object.freeze([
   'bad_message', 'too_large', 'rate_limited', 'not_joined', 'already_joined', 'invalid_name',
   'unknown_feed', 'media_unavailable', 'media_failed', 'unknown_room', 'resume_failed', 'internal',
   'meeting_full', 'barred', 'guests_not_allowed', 'meeting_locked', 'password_required',
-  'wrong_password', 'locked', 'not_admitted', 'forbidden', 'unknown_participant',
+  'wrong_password', 'locked', 'not_admitted', 'forbidden', 'unknown_participant', 'e2ee_required',
 ]);
 
 export const MAX_NAME_LENGTH = 64;
@@ -82,11 +91,19 @@ export const SILENCE_TIMEOUT_MS = 10000;
 // Client → server constructors
 
 export const msg = Object.freeze({
-  /** @param {string} name @param {string} [resume] @param {string} [password] @returns {ClientMessage} */
-  join(name, resume, password) {
+  /**
+   * `device` (the public keys) goes with a fresh join only: on a resume the server keeps the old one.
+   * @param {string} name @param {string} [resume] @param {string} [password] @param {Device | null} [device]
+   * @returns {ClientMessage}
+   */
+  join(name, resume, password, device) {
     if (resume) return { type: 'join', name, resume };
-    return password ? { type: 'join', name, password } : { type: 'join', name };
+    /** @type {ClientMessage} */
+    const message = password ? { type: 'join', name, password } : { type: 'join', name };
+    return device ? { ...message, device } : message;
   },
+  /** @param {string} to @param {string} envelope @returns {ClientMessage} */
+  keyEnvelope(to, envelope) { return { type: 'key_envelope', to, envelope }; },
   /** @param {FeedKind} kind @param {string} sdp @param {boolean} [restart] @returns {ClientMessage} */
   publish(kind, sdp, restart) {
     return restart ? { type: 'publish', kind, sdp, restart: true } : { type: 'publish', kind, sdp };
@@ -150,11 +167,26 @@ function isObject(v) { return typeof v === 'object' && v !== null && !Array.isAr
 /** @param {unknown} v @returns {v is string} */
 function isString(v) { return typeof v === 'string'; }
 
+/** @param {unknown} v @returns {Device | null} */
+function parseDevice(v) {
+  if (!isObject(v) || !isString(v.id) || !isString(v.x25519) || !isString(v.ed25519)) return null;
+  return { id: v.id, x25519: v.x25519, ed25519: v.ed25519, e2ee: v.e2ee === true };
+}
+
 /** @param {unknown} v @returns {Participant | null} */
 function parseParticipant(v) {
   if (!isObject(v) || !isString(v.id) || !isString(v.name)) return null;
   const role = v.role === 'moderator' || v.role === 'member' ? v.role : 'guest';
-  return { id: v.id, name: v.name, audio: v.audio === true, video: v.video === true, role };
+  return {
+    id: v.id, name: v.name, audio: v.audio === true, video: v.video === true, role,
+    device: parseDevice(v.device),
+  };
+}
+
+/** @param {unknown} v @returns {E2eeState} */
+function parseE2eeState(v) {
+  const o = isObject(v) ? v : {};
+  return { encrypted: o.encrypted === true, allow_unencrypted: o.allow_unencrypted === true };
 }
 
 /** @param {unknown} v @returns {Feed | null} */
@@ -223,6 +255,7 @@ export function parseServerMessage(text) {
       return {
         type: 'welcome', self, resume: data.resume, participants, feeds, ice_servers: iceServers,
         media_available: data.media_available !== false, locked: data.locked === true, waiting,
+        e2ee: parseE2eeState(data.e2ee), e2ee_required: data.e2ee_required === true,
       };
     }
     case 'participant_joined':
@@ -288,6 +321,11 @@ export function parseServerMessage(text) {
     case 'video_stopped':
     case 'screen_stopped':
       return { type: data.type, by: isString(data.by) ? data.by : '' };
+    case 'key_envelope':
+      if (!isString(data.from) || !isString(data.envelope)) return null;
+      return { type: 'key_envelope', from: data.from, envelope: data.envelope };
+    case 'e2ee_state':
+      return { type: 'e2ee_state', ...parseE2eeState(data) };
     case 'meeting_updated':
       return typeof data.locked === 'boolean' ? { type: 'meeting_updated', locked: data.locked } : null;
     default:

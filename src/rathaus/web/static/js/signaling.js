@@ -80,12 +80,14 @@ export class Signaling extends EventTarget {
    * @param {string} url ws(s)://host/ws/rooms/<room>
    * @param {string} name the display name (already normalized)
    * @param {string} [password] the room password, if the room has one
+   * @param {import('./protocol.js').Device | null} [device] this browser's public device keys (E2EE)
    */
-  constructor(url, name, password) {
+  constructor(url, name, password, device = null) {
     super();
     this.url = url;
     this.name = name;
     this.password = password || undefined;
+    this.device = device;
     /** @type {LobbyStatus | null} set while waiting in the lobby */
     this.lobby = null;
     /** @type {SignalingStatus} */
@@ -190,7 +192,7 @@ export class Signaling extends EventTarget {
     const onOpen = () => {
       if (this.ws !== ws) return;
       this.resuming = this.resumeToken !== null;
-      this.rawSend(msg.join(this.name, this.resumeToken ?? undefined, this.password));
+      this.rawSend(msg.join(this.name, this.resumeToken ?? undefined, this.password, this.device));
       this.lastReceived = Date.now();
       this.startTimers();
     };
@@ -241,7 +243,7 @@ export class Signaling extends EventTarget {
         // The old participant is gone: join afresh under the same name, on the same socket.
         this.resuming = false;
         this.resumeToken = null;
-        this.rawSend(msg.join(this.name, undefined, this.password));
+        this.rawSend(msg.join(this.name, undefined, this.password, this.device));
         return;
       }
       if (message.ref === 'join' && this.status !== 'joined' && message.code !== 'already_joined') {

@@ -1,0 +1,217 @@
+"""End-to-end encrypted meetings in Chromium, through a real Janus: a Rathaus of its own with
+``meeting.e2ee_required``, whose media Janus relays as SFrame ciphertext only."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from tests.e2e.conftest import OpenPage
+from tests.e2e.test_accessibility import violations
+from tests.e2e.test_meeting_in_browser import video_is_playing
+from tests.support.server import RunningServer, running_server, server_settings, shared_janus
+
+WAIT = 20_000  # ms
+
+
+@pytest.fixture
+async def e2ee_server(server: RunningServer, tmp_path: Path) -> AsyncIterator[RunningServer]:
+    settings = server_settings(
+        tmp_path,
+        janus=shared_janus(server),
+        meeting={"e2ee_required": True, "adhoc_rooms": True, "join_attempts_per_minute": 100_000},
+    )
+    async with running_server(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def open_e2ee_page(browser: Browser, e2ee_server: RunningServer) -> AsyncIterator[OpenPage]:
+    """``open_page`` of conftest.py, on the E2EE server."""
+    contexts: list[BrowserContext] = []
+    problems: list[str] = []
+
+    async def open_(path: str, locale: str = "en-US") -> Page:
+        context = await browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
+        contexts.append(context)
+        page = await context.new_page()
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(f"console: {m.text}")
+                if m.type == "error" and "e2ee" in m.text
+                else None
+            ),
+        )
+        page.on(
+            "request",
+            lambda request: (
+                None
+                if request.url.startswith((e2ee_server.http, e2ee_server.ws, "data:", "blob:"))
+                else problems.append(f"request to another host: {request.url}")
+            ),
+        )
+        await page.goto(e2ee_server.http + path)
+        return page
+
+    yield open_
+    for context in contexts:
+        await context.close()
+    assert not problems, problems
+
+
+def room() -> str:
+    return f"e-{uuid.uuid4().hex[:10]}"
+
+
+LABELS = {
+    "en": ("Your name", "Join meeting", "Leave meeting"),
+    "de": ("Ihr Name", "Besprechung beitreten", "Besprechung verlassen"),
+}
+
+
+async def join(open_page: OpenPage, room_name: str, name: str, lang: str = "en") -> Page:
+    your_name, join_meeting, leave_meeting = LABELS[lang]
+    page = await open_page(f"/r/{room_name}?lang={lang}")
+    await page.get_by_role("textbox", name=your_name).fill(name)
+    await page.get_by_role("button", name=join_meeting).click()
+    await expect(page.get_by_role("button", name=leave_meeting)).to_be_visible(timeout=WAIT)
+    return page
+
+
+async def e2ee(page: Page) -> dict[str, Any]:
+    return dict((await page.evaluate("() => window.rathaus.state()"))["e2ee"])
+
+
+async def wait_e2ee(page: Page, what: str, check: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT / 1000
+    while True:
+        state = await e2ee(page)
+        if check(state):
+            return state
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}: {state}")
+        await asyncio.sleep(0.2)
+
+
+def received(stats: dict[str, Any] | None, kind: str) -> int:
+    """Frames decrypted and passed on by the receivers of one kind."""
+    if not stats:
+        return 0
+    return sum(
+        t["frames"]
+        for t in stats["transforms"].values()
+        if t["role"] == "receiver" and t["kind"] == kind
+    )
+
+
+async def decrypting(page: Page, receivers: int) -> dict[str, Any]:
+    """Every one of ``receivers`` remote participants' video is being decrypted."""
+    return await wait_e2ee(
+        page,
+        f"decrypted video from {receivers}",
+        lambda s: (
+            s["stats"] is not None
+            and s["stats"]["decrypted"] > 0
+            and sum(
+                1
+                for t in s["stats"]["transforms"].values()
+                if t["role"] == "receiver" and t["kind"] == "video" and t["frames"] > 0
+            )
+            >= receivers
+        ),
+    )
+
+
+async def safety_code(page: Page, participants: int) -> str:
+    """The code shown in the "Safety code" region, read out digit by digit as its description."""
+    region = page.get_by_role("region", name="Safety code")
+    await expect(region).to_be_visible(timeout=WAIT)
+    state = await wait_e2ee(page, "a safety code", lambda s: s["safetyCode"] is not None)
+    code = state["safetyCode"]
+    await expect(region).to_contain_text(code)
+    spoken = ", ".join(" ".join(group) for group in code.split(" "))
+    await expect(region).to_have_accessible_description(spoken)
+    assert len(code.split(" ")) == 5
+    return str(code)
+
+
+async def same_codes(pages: list[Page]) -> str:
+    """All pages show the same code (waiting while someone's join or leave settles)."""
+    deadline = time.monotonic() + WAIT / 1000
+    while True:
+        codes = [await safety_code(page, len(pages)) for page in pages]
+        if len(set(codes)) == 1:
+            return codes[0]
+        if time.monotonic() > deadline:
+            pytest.fail(f"safety codes differ: {codes}")
+        await asyncio.sleep(0.3)
+
+
+async def test_two_people_in_an_encrypted_meeting(open_e2ee_page: OpenPage) -> None:
+    name = room()
+    anna = await join(open_e2ee_page, name, "Anna")
+    ben = await join(open_e2ee_page, name, "Ben", lang="de")
+    # Announced politely on joining (the status live region), and shown for as long as it holds.
+    await expect(ben.locator("#status")).to_have_text("Ende-zu-Ende-verschlüsselt")
+    await video_is_playing(anna, "Ben")
+    await video_is_playing(ben, "Anna")
+    for page in (anna, ben):
+        state = await decrypting(page, 1)
+        assert state["on"] and state["encrypted"]
+        assert not state["stats"]["dropped"].get("auth"), state["stats"]["dropped"]
+        assert state["stats"]["encrypted"] > 0
+    await expect(anna.locator("#e2ee-indicator")).to_have_text("End-to-end encrypted")
+    await expect(ben.locator("#e2ee-indicator")).to_have_text("Ende-zu-Ende-verschlüsselt")
+    ben_code = await ben.evaluate("() => window.rathaus.state().e2ee.safetyCode")
+    assert ben_code == await safety_code(anna, 2)
+    await expect(ben.get_by_role("region", name="Sicherheitscode")).to_contain_text(ben_code)
+    # WCAG 2.1 AA with the E2EE state and the safety code shown
+    assert await violations(anna) == []
+    assert await violations(ben) == []
+
+
+async def test_three_then_one_leaves(open_e2ee_page: OpenPage) -> None:
+    name = room()
+    anna = await join(open_e2ee_page, name, "Anna")
+    ben = await join(open_e2ee_page, name, "Ben")
+    two = await same_codes([anna, ben])
+    carl = await join(open_e2ee_page, name, "Carl")
+    pages = {"Anna": anna, "Ben": ben, "Carl": carl}
+    for me, page in pages.items():
+        for other in pages:
+            if other != me:
+                await video_is_playing(page, other)
+        await decrypting(page, 2)
+        await expect(page.locator("#e2ee-indicator")).to_have_text("End-to-end encrypted")
+    three = await same_codes([anna, ben, carl])
+    assert three != two
+
+    kids = {me: (await e2ee(page))["stats"]["senderKid"] for me, page in pages.items()}
+    await carl.get_by_role("button", name="Leave meeting").click()
+    # Carl had Anna's and Ben's keys: both rotate to keys Carl never gets.
+    for me, page in (("Anna", anna), ("Ben", ben)):
+        await wait_e2ee(
+            page,
+            "a new own key after Carl left",
+            lambda s, me=me: s["stats"] and s["stats"]["senderKid"] not in (None, kids[me]),
+        )
+    assert await same_codes([anna, ben]) == two
+    # Frames under the new keys keep arriving and playing.
+    before = {
+        me: received((await e2ee(page))["stats"], "video")
+        for me, page in (("Anna", anna), ("Ben", ben))
+    }
+    await asyncio.sleep(2)
+    await video_is_playing(anna, "Ben")
+    await video_is_playing(ben, "Anna")
+    assert received((await e2ee(anna))["stats"], "video") > before["Anna"]
+    assert received((await e2ee(ben))["stats"], "video") > before["Ben"]
