@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    async_playwright,
+)
 
 from tests.support.server import RunningServer
 
@@ -25,6 +35,7 @@ CHROMIUM_FLAGS = [
 ]
 
 OpenPage = Callable[..., Awaitable[Page]]
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -37,17 +48,26 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-@pytest.fixture
-async def open_page(browser: Browser, server: RunningServer) -> AsyncIterator[OpenPage]:
-    """``await open_page(path)``: a page in a browser profile of its own, like another person's."""
+@contextlib.asynccontextmanager
+async def page_opener(
+    browser: Browser, server: RunningServer, *, console_errors_with: str | None = None
+) -> AsyncIterator[OpenPage]:
+    """``await open_(path)``: a page on ``server`` in a browser profile of its own, like another
+    person's. Page errors, requests to any other host and (if asked) console errors containing
+    ``console_errors_with`` fail the test."""
     contexts: list[BrowserContext] = []
     problems: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        if console_errors_with and message.type == "error" and console_errors_with in message.text:
+            problems.append(f"console: {message.text}")
 
     async def open_(path: str, locale: str = "en-US") -> Page:
         context = await browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
         contexts.append(context)
         page = await context.new_page()
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("console", console)
         page.on(
             "request",
             lambda request: (
@@ -63,3 +83,23 @@ async def open_page(browser: Browser, server: RunningServer) -> AsyncIterator[Op
     for context in contexts:
         await context.close()
     assert not problems, problems
+
+
+@pytest.fixture
+async def open_page(browser: Browser, server: RunningServer) -> AsyncIterator[OpenPage]:
+    async with page_opener(browser, server) as open_:
+        yield open_
+
+
+async def poll(
+    read: Callable[[], Awaitable[T]], check: Callable[[T], bool], what: str, timeout: float
+) -> T:
+    """Read until ``check`` holds; fail with the last reading after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await read()
+        if check(value):
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}: {value}")
+        await asyncio.sleep(0.2)

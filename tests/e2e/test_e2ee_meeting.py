@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import OpenPage
+from tests.e2e.conftest import OpenPage, page_opener, poll
 from tests.e2e.test_accessibility import violations
 from tests.e2e.test_meeting_in_browser import video_is_playing
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
@@ -34,38 +34,9 @@ async def e2ee_server(server: RunningServer, tmp_path: Path) -> AsyncIterator[Ru
 
 @pytest.fixture
 async def open_e2ee_page(browser: Browser, e2ee_server: RunningServer) -> AsyncIterator[OpenPage]:
-    """``open_page`` of conftest.py, on the E2EE server."""
-    contexts: list[BrowserContext] = []
-    problems: list[str] = []
-
-    async def open_(path: str, locale: str = "en-US") -> Page:
-        context = await browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
-        contexts.append(context)
-        page = await context.new_page()
-        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-        page.on(
-            "console",
-            lambda m: (
-                problems.append(f"console: {m.text}")
-                if m.type == "error" and "e2ee" in m.text
-                else None
-            ),
-        )
-        page.on(
-            "request",
-            lambda request: (
-                None
-                if request.url.startswith((e2ee_server.http, e2ee_server.ws, "data:", "blob:"))
-                else problems.append(f"request to another host: {request.url}")
-            ),
-        )
-        await page.goto(e2ee_server.http + path)
-        return page
-
-    yield open_
-    for context in contexts:
-        await context.close()
-    assert not problems, problems
+    """``open_page`` of conftest.py, on the E2EE server; E2EE errors in the console fail."""
+    async with page_opener(browser, e2ee_server, console_errors_with="e2ee") as open_:
+        yield open_
 
 
 def room() -> str:
@@ -92,14 +63,7 @@ async def e2ee(page: Page) -> dict[str, Any]:
 
 
 async def wait_e2ee(page: Page, what: str, check: Any) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT / 1000
-    while True:
-        state = await e2ee(page)
-        if check(state):
-            return state
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}: {state}")
-        await asyncio.sleep(0.2)
+    return await poll(lambda: e2ee(page), check, what, WAIT / 1000)
 
 
 def received(stats: dict[str, Any] | None, kind: str) -> int:

@@ -8,15 +8,13 @@ CSP (script-src 'self') applies to it as to the app's own modules.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Page, Route
 
-from tests.e2e.conftest import OpenPage
+from tests.e2e.conftest import OpenPage, poll
 from tests.support.server import RunningServer
 
 HARNESS = Path(__file__).resolve().parent / "pages" / "e2ee_transforms.js"
@@ -44,14 +42,7 @@ async def snapshot(page: Page) -> dict[str, Any]:
 
 
 async def wait_for(page: Page, what: str, check: Any) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT
-    while True:
-        snap = await snapshot(page)
-        if check(snap):
-            return snap
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}: {snap}")
-        await asyncio.sleep(0.2)
+    return await poll(lambda: snapshot(page), check, what, WAIT)
 
 
 def drops(stats: dict[str, Any], *except_: str) -> dict[str, int]:

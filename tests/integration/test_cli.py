@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,8 +19,6 @@ from websockets.sync.client import connect as ws_connect
 from rathaus.media.janus.supervisor import free_port
 from tests.support.network import MEDIA_IFACE, require_test_network
 from tests.support.slapd import Slapd
-
-needs_janus = pytest.mark.skipif(shutil.which("janus") is None, reason="janus is not installed")
 
 
 def _environment(**extra: str) -> dict[str, str]:
@@ -141,7 +138,6 @@ def test_create_room_with_an_invalid_link_name(tmp_path: Path) -> None:
 # --- doctor --------------------------------------------------------------------------------------
 
 
-@needs_janus
 def test_doctor_passes_on_a_good_installation(tmp_path: Path) -> None:
     port = free_port()
     done = rathaus(tmp_path, "doctor", "--data-dir", "data", "--port", str(port))
@@ -246,7 +242,6 @@ def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, int]]:
             os.kill(pid, signal.SIGKILL)
 
 
-@needs_janus
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_runs_and_stops_cleanly(
     serve: tuple[subprocess.Popen[str], Path, int], sig: signal.Signals
@@ -272,7 +267,6 @@ def test_serve_runs_and_stops_cleanly(
     assert janus_processes(data) == [], "the managed Janus outlived rathaus serve"
 
 
-@needs_janus
 def test_the_managed_janus_dies_with_a_killed_rathaus(
     serve: tuple[subprocess.Popen[str], Path, int],
 ) -> None:

@@ -11,12 +11,12 @@ import { LocalMedia } from './local.js';
 import { SignIn } from './signin.js';
 import { LobbyPanel, LobbyView } from './lobby.js';
 import { ConfirmDialog } from './dialog.js';
+import { ModeratorControls } from './moderator.js';
 import { MeetingEncryption } from './encryption.js';
 import { defaultDeviceStore, loadOrCreateDevice } from './e2ee/device.js';
 import { E2eeTransforms } from './e2ee/transforms.js';
 
 /** @typedef {import('./protocol.js').Participant} Participant */
-/** @typedef {import('./tile.js').TileAction} TileAction */
 /** @typedef {import('./i18n.js').MessageKey} MessageKey */
 /** @typedef {'prejoin' | 'lobby' | 'meeting' | 'left'} Screen */
 /** @typedef {import('./e2ee/device.js').Device} Device */
@@ -125,7 +125,14 @@ class App {
     this.meeting.onToggle((name, pressed) => this.toggle(name, pressed));
     this.meeting.onLeave(() => this.leave());
     this.lobby.onLeave(() => this.leave());
-    this.setupModeration();
+    this.moderatorControls = new ModeratorControls({
+      meeting: this.meeting,
+      lobbyPanel: this.lobbyPanel,
+      dialog: this.dialog,
+      send: (m) => { this.signaling?.send(m); },
+      participant: (id) => this.participants.get(id),
+      onLobbyEmptied: () => byId('meeting-heading').focus(),
+    });
     this.meeting.showToggle('screen', !!navigator.mediaDevices?.getDisplayMedia);
     byId('rejoin-button').addEventListener('click', () => this.rejoin());
     this.installHook();
@@ -401,53 +408,6 @@ class App {
   }
 
   // -- moderation --------------------------------------------------------------------------------
-
-  setupModeration() {
-    const send = (/** @type {import('./protocol.js').ClientMessage} */ m) => this.signaling?.send(m);
-    this.lobbyPanel.onDecide = (action, id) => send(msg.about(action, id));
-    this.lobbyPanel.onAdmitAll = () => send(msg.all('admit_all'));
-    this.lobbyPanel.onEmptied = () => byId('meeting-heading').focus();
-    const { muteAll, lock, end } = this.meeting.modButtons;
-    muteAll.addEventListener('click', () => send(msg.all('mute_all')));
-    lock.addEventListener('click', () => send(msg.lock(!this.meeting.locked)));
-    end.addEventListener('click', async () => {
-      const answer = await this.dialog.ask({
-        title: t('mod.endTitle'), text: t('mod.endText'), confirm: t('mod.end'),
-      });
-      if (answer) send(msg.all('end'));
-    });
-    this.meeting.actionsFor = (id) => this.actionsFor(id);
-  }
-
-  /** The moderator's actions on a participant's tile. @param {string} id @returns {TileAction[]} */
-  actionsFor(id) {
-    const p = this.participants.get(id);
-    if (!p) return [];
-    const send = (/** @type {import('./protocol.js').ClientMessage} */ m) => this.signaling?.send(m);
-    /** @type {TileAction[]} */
-    const actions = [
-      { label: t('mod.mute'), run: () => send(msg.about('mute', id)) },
-      { label: t('mod.stopVideo'), run: () => send(msg.about('stop_video', id)) },
-    ];
-    if ([...this.meeting.screens.values()].some((s) => s.participantId === id)) {
-      actions.push({ label: t('mod.stopScreen'), run: () => send(msg.about('stop_screen', id)) });
-    }
-    if (p.role !== 'moderator') {
-      actions.push({ label: t('mod.promote'), run: () => send(msg.about('promote', id)) });
-    }
-    actions.push({ label: t('mod.remove'), danger: true, run: () => this.confirmRemove(id) });
-    return actions;
-  }
-
-  /** @param {string} id */
-  async confirmRemove(id) {
-    const name = this.participants.get(id)?.name ?? '';
-    const answer = await this.dialog.ask({
-      title: t('mod.removeTitle', { name }), text: t('mod.removeText'), confirm: t('mod.remove'),
-      checkbox: t('mod.bar'),
-    });
-    if (answer) this.signaling?.send(msg.remove(id, answer.checked));
-  }
 
   /** Our own role (from welcome, or a promotion). @param {string} role @param {boolean} announce */
   setRole(role, announce) {
