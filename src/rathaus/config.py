@@ -96,10 +96,10 @@ class MeetingSettings(_Section):
     keepalive_timeout: float = Field(10.0, ge=2, le=600)
     # Attempts to join (or knock) per minute and address before `rate_limited`.
     join_attempts_per_minute: int = Field(30, ge=1, le=100_000)
-    # End-to-end encrypted meetings: clients encrypt their media, and participants whose device
-    # cannot are refused (`e2ee_required`) unless a moderator allows them. Off by default until
-    # mixed meetings work (docs/protocol.md, "End-to-end encryption").
-    e2ee_required: bool = False
+    # End-to-end encrypted meetings (on by default): clients encrypt their media, and participants
+    # whose device cannot are refused (`e2ee_required`) unless a moderator allows them; while one
+    # of those is present, the meeting is shown as not end-to-end encrypted (docs/protocol.md).
+    e2ee_required: bool = True
 
 
 class AccountSettings(_Section):

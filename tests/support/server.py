@@ -49,6 +49,8 @@ def server_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
             "adhoc_rooms": True,
             # Every test joins from 127.0.0.1; the limit has a test of its own.
             "join_attempts_per_minute": 100_000,
+            # The bots cannot encrypt: tests of end-to-end encryption turn it on.
+            "e2ee_required": False,
         },
     }
     for name, values in sections.items():

@@ -11,6 +11,7 @@ def test_defaults_are_the_embedded_setup() -> None:
     assert (settings.server.host, settings.server.port) == ("127.0.0.1", 8080)
     assert settings.janus.managed
     assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.meeting.e2ee_required  # every meeting end-to-end encrypted by default
 
 
 def test_file_then_environment_then_overrides(tmp_path: Path) -> None:

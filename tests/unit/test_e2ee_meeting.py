@@ -32,7 +32,7 @@ def make_meeting(
 
     meeting = Meeting(
         room or Room("team", "Team"),
-        MeetingSettings(**settings),
+        MeetingSettings(**{"e2ee_required": False, **settings}),  # fakes cannot encrypt
         make_media=FakeMedia,  # type: ignore[arg-type]
         ice_servers=lambda pid: [],
         on_empty=lambda meeting: None,

@@ -58,7 +58,7 @@ def make_meeting(**settings: Any) -> tuple[Meeting, list[Meeting]]:
     emptied: list[Meeting] = []
     meeting = Meeting(
         Room("team", "Team"),
-        MeetingSettings(**settings),
+        MeetingSettings(**{"e2ee_required": False, **settings}),  # fakes cannot encrypt
         make_media=FakeMedia,  # type: ignore[arg-type]
         ice_servers=lambda pid: [{"urls": ["turn:x"], "username": pid}],
         on_empty=emptied.append,
