@@ -9,12 +9,15 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from rathaus.db.engine import create_engine, migrate, sessionmaker
+from rathaus.accounts.service import User
+from rathaus.db.engine import MIGRATIONS, create_engine, migrate, sessionmaker
 from rathaus.errors import BadMessage, Conflict, UnknownRoom
 from rathaus.rooms.service import RoomService
 
@@ -74,7 +77,39 @@ async def test_migrations_create_the_schema_and_run_twice(engine: AsyncEngine) -
         } <= tables
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
         count = await connection.scalar(text("SELECT count(*) FROM alembic_version"))
-    assert version == "0003" and count == 1
+    assert version == "0004" and count == 1
+
+
+def _alembic(connection: Connection, direction: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    getattr(command, direction)(config, revision)
+
+
+def _room_columns(connection: Connection) -> set[str]:
+    return {column["name"] for column in inspect(connection).get_columns("rooms")}
+
+
+async def test_rooms_from_before_0004_keep_end_to_end_encryption_on(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(_alembic, "upgrade", "0003")
+        await connection.execute(text("INSERT INTO rooms (slug, name) VALUES ('alt', 'Alt')"))
+    await migrate(engine)
+    rooms = RoomService(sessionmaker(engine), adhoc=False)
+    assert (await rooms.get("alt")).e2ee is True
+    assert (await rooms.create("Neu")).e2ee is True
+    admin = User(0, "admin", "Admin", is_admin=True, provider="local")
+    assert (await rooms.update("neu", admin, e2ee=False)).e2ee is False
+    assert (await rooms.get("neu")).e2ee is False
+    assert (await rooms.update("neu", admin, lobby=True)).e2ee is False  # left as it was
+    assert (await rooms.get("alt")).e2ee is True
+
+    async with engine.begin() as connection:  # and back, keeping the rooms
+        await connection.run_sync(_alembic, "downgrade", "0003")
+        assert "e2ee" not in await connection.run_sync(_room_columns)
+        names = await connection.scalars(text("SELECT name FROM rooms ORDER BY name"))
+        assert list(names) == ["Alt", "Neu"]
 
 
 async def test_create_and_get_a_room(migrated: AsyncEngine) -> None:

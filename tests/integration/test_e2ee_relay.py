@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_lobby_and_moderation import owned_room, saw, unique
+from tests.integration.test_room_rules import browser_for
 from tests.support.bot import Bot
 from tests.support.devices import TestDevice, b64url
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
@@ -196,6 +197,48 @@ async def test_e2ee_required_and_the_moderators_exception(strict: RunningServer)
         assert actions == ["allow_unencrypted"]
     finally:
         await close_all(olga, anna, phone)
+
+
+async def test_a_room_with_e2ee_off_lets_devices_in_that_cannot_encrypt(
+    strict: RunningServer,
+) -> None:
+    open_slug, owner = await owned_room(strict, e2ee=False)
+    closed_slug, _ = await owned_room(strict)
+    phone, refused = Bot(strict.ws, open_slug, "Telefon"), Bot(strict.ws, closed_slug, "Telefon")
+    olga = Bot(strict.ws, open_slug, "Olga", cookies=owner)
+    try:
+        welcome = await phone.join()  # no device at all, on a server that requires E2EE
+        assert welcome["e2ee_required"] is False
+        assert welcome["e2ee"] == {"encrypted": False, "allow_unencrypted": False}
+        assert (await olga.join(device=TestDevice.new().public()))["e2ee_required"] is False
+
+        await refused.knock()  # the same server, a room that keeps E2EE on
+        assert (await refused.expect("error"))["code"] == "e2ee_required"
+    finally:
+        await close_all(phone, refused, olga)
+
+
+async def test_switching_e2ee_off_applies_to_the_rooms_next_meeting(
+    strict: RunningServer,
+) -> None:
+    _, as_owner = await browser_for(strict)
+    slug = (await as_owner.post("/api/rooms", json={"name": unique("Rat ")})).json()["slug"]
+    cookies = {"rathaus_session": as_owner.cookies["rathaus_session"]}
+    olga, phone = Bot(strict.ws, slug, "Olga", cookies=cookies), Bot(strict.ws, slug, "Telefon")
+    try:
+        assert (await olga.join(device=TestDevice.new().public()))["e2ee_required"] is True
+        changed = await as_owner.patch(f"/api/rooms/{slug}", json={"e2ee": False})
+        assert changed.json()["e2ee"] is False
+        await phone.knock()  # this meeting's participants encrypt: it stays as it began
+        assert (await phone.expect("error"))["code"] == "e2ee_required"
+
+        await olga.send({"type": "leave"})
+        await olga.expect("bye")  # the meeting ends with its last participant
+        await phone.send({"type": "join", "name": "Telefon"})
+        assert (await phone.expect("welcome"))["e2ee_required"] is False
+    finally:
+        await close_all(olga, phone)
+        await as_owner.aclose()
 
 
 def _stored(data_dir: Path) -> dict[str, bytes]:

@@ -22,6 +22,7 @@ ACTORS = ["anonymous", "member", "moderator", "co_owner", "owner", "admin"]
 MATRIX: dict[str, tuple[int, ...]] = {
     "create room": (401, 201, 201, 201, 201, 201),
     "change room": (401, 403, 403, 200, 200, 200),
+    "switch e2ee off": (401, 403, 403, 200, 200, 200),
     "give role": (401, 403, 403, 204, 204, 204),
     "take role": (401, 403, 403, 204, 204, 204),
     "guest link": (401, 403, 403, 201, 201, 201),
@@ -34,6 +35,7 @@ def request_for(endpoint: str, slug: str, target: str) -> tuple[str, str, dict[s
     return {
         "create room": ("POST", "/api/rooms", {"name": f"Raum {uuid.uuid4().hex[:8]}"}),
         "change room": ("PATCH", f"/api/rooms/{slug}", {"lobby": True}),
+        "switch e2ee off": ("PATCH", f"/api/rooms/{slug}", {"e2ee": False}),
         "give role": ("PUT", f"/api/rooms/{slug}/roles/{target}", {"role": "moderator"}),
         "take role": ("DELETE", f"/api/rooms/{slug}/roles/{target}", None),
         "guest link": ("POST", f"/api/rooms/{slug}/guest-links", {"valid_hours": 1}),

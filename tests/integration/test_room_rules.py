@@ -46,6 +46,7 @@ async def test_only_owners_change_a_room_and_name_moderators(server: RunningServ
             "guests_allowed": False,
             "lobby": True,
             "has_password": True,
+            "e2ee": True,
         }
         assert (
             await as_member.put(
@@ -83,6 +84,47 @@ async def test_only_owners_change_a_room_and_name_moderators(server: RunningServ
         assert (await as_admin.get("/api/audit")).status_code == 200
     finally:
         for http in (as_owner, as_member, as_admin):
+            await http.aclose()
+
+
+async def test_owners_switch_end_to_end_encryption_off_for_their_room(
+    server: RunningServer,
+) -> None:
+    owner, as_owner = await browser_for(server)
+    co_owner, as_co_owner = await browser_for(server)
+    _, as_member = await browser_for(server)
+    anonymous = httpx.AsyncClient(base_url=server.http)
+    rooms = server.app.state.rooms
+    try:
+        slug = (await as_owner.post("/api/rooms", json={"name": unique("Rat ")})).json()["slug"]
+        assert (await rooms.get(slug)).e2ee is True  # on unless switched off
+        await rooms.set_role(slug, owner, co_owner, "co_owner")
+        off = {"e2ee": False}
+        refused = await as_member.patch(f"/api/rooms/{slug}", json=off)
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+        assert (await anonymous.patch(f"/api/rooms/{slug}", json=off)).status_code == 401
+        assert (await rooms.get(slug)).e2ee is True
+
+        changed = await as_owner.patch(f"/api/rooms/{slug}", json=off)
+        assert changed.status_code == 200 and changed.json()["e2ee"] is False
+        assert (await rooms.get(slug)).e2ee is False
+        # Other changes leave it as it is; a co-owner may switch it on again.
+        assert (await as_owner.patch(f"/api/rooms/{slug}", json={"lobby": True})).json()[
+            "e2ee"
+        ] is False
+        again = await as_co_owner.patch(f"/api/rooms/{slug}", json={"e2ee": True})
+        assert again.status_code == 200 and again.json()["e2ee"] is True
+
+        # Only a JSON boolean: no "false", 0 or "off" that might switch it off by accident.
+        for bad in ("false", "off", 0, 1, [], {}):
+            response = await as_owner.patch(f"/api/rooms/{slug}", json={"e2ee": bad})
+            assert response.status_code == 422, (bad, response.text)
+            (error,) = response.json()["detail"]
+            assert error["loc"] == ["body", "e2ee"] and error["type"] == "bool_type", error
+            assert error["msg"] == "Input should be a valid boolean"
+        assert (await rooms.get(slug)).e2ee is True
+    finally:
+        for http in (as_owner, as_co_owner, as_member, anonymous):
             await http.aclose()
 
 

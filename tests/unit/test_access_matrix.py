@@ -15,6 +15,7 @@ from rathaus.meetings.access import (
     Role,
     RoomAccess,
     decide_entry,
+    e2ee_required,
     may,
 )
 
@@ -113,3 +114,17 @@ def test_actions(role: Role, action: str, admitted: bool) -> None:
     else:
         expected = True
     assert may(role, action, admitted=admitted) is expected
+
+
+# (server's `meeting.e2ee_required`, room's `e2ee`) → the meeting requires E2EE
+E2EE_REQUIRED = {
+    (True, True): True,
+    (True, False): False,  # the room's owners switched it off for this room
+    (False, True): False,  # the administrator switched it off for the whole server
+    (False, False): False,
+}
+
+
+@pytest.mark.parametrize(("server", "room"), list(E2EE_REQUIRED))
+def test_e2ee_is_required_only_where_server_and_room_both_want_it(server: bool, room: bool) -> None:
+    assert e2ee_required(server, room) is E2EE_REQUIRED[(server, room)]

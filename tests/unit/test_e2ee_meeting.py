@@ -220,3 +220,27 @@ async def test_the_lobby_holds_unencrypted_ones_once_they_are_disallowed_again()
     await meeting.handle(olga, p.AdmitAll(type="admit_all"))
     assert list(meeting.waiting) == [phone.id]
     assert anna.id in meeting.participants and meeting.e2ee_state().encrypted
+
+
+@pytest.mark.parametrize(("server", "room"), [(True, True), (True, False), (False, True)])
+async def test_the_room_and_the_server_decide_together(server: bool, room: bool) -> None:
+    meeting, _ = make_meeting(Room("team", "Team", e2ee=room), e2ee_required=server)
+    required = server and room
+    assert meeting.e2ee_required is required
+    if required:
+        await refused("e2ee_required", meeting.join(FakePeer(), join("Telefon")))
+        await meeting.join(peer := FakePeer(), encrypting("Anna"))
+    else:
+        await meeting.join(peer := FakePeer(), join("Telefon"))
+    assert peer.last("welcome")["e2ee_required"] is required
+
+
+async def test_a_changed_room_setting_waits_for_the_next_meeting() -> None:
+    meeting, _ = make_meeting(Room("team", "Team", e2ee=False), e2ee_required=True)
+    await meeting.join(FakePeer(), join("Telefon"))
+    meeting.room = Room("team", "Team", e2ee=True)  # as the registry does at every join
+    peer = FakePeer()
+    await meeting.join(peer, join("Noch ein Telefon"))  # the ones present do not encrypt
+    assert peer.last("welcome")["e2ee_required"] is False
+    following, _ = make_meeting(meeting.room, e2ee_required=True)
+    await refused("e2ee_required", following.join(FakePeer(), join("Telefon")))

@@ -25,6 +25,8 @@ class RoomRow(Base):
     guests_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     lobby: Mapped[bool] = mapped_column(Boolean, default=False)
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # End-to-end encryption for the room's meetings (when the server requires it too).
+    e2ee: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class RoomRoleRow(Base):

@@ -65,6 +65,12 @@ def decide_entry(
     return Decision(Outcome.ADMIT)
 
 
+def e2ee_required(server_requires: bool, room_e2ee: bool) -> bool:
+    """Whether a meeting requires end-to-end encryption: only while the server requires it
+    (`meeting.e2ee_required`) and the room's owners have not switched it off (room `e2ee`)."""
+    return server_requires and room_e2ee
+
+
 # Messages only moderators may send (docs/protocol.md, "Moderation").
 MODERATOR_ACTIONS = frozenset(
     {

@@ -18,6 +18,7 @@ from rathaus.meetings.access import (
     Outcome,
     RoomAccess,
     decide_entry,
+    e2ee_required,
     may,
 )
 from rathaus.meetings.moderation import UnknownParticipant, moderate
@@ -75,7 +76,10 @@ class Meeting:
         self.barred_users: set[int] = set()
         self.barred_guests: set[str] = set()
         self.closed = False
-        # End-to-end encryption: a moderator may let in devices that cannot encrypt.
+        # End-to-end encryption: a moderator may let in devices that cannot encrypt. Whether it is
+        # required is fixed for the meeting's life: clients decide to encrypt by their `welcome`,
+        # so a change of the room's setting takes effect in its next meeting.
+        self.e2ee_required = e2ee_required(settings.e2ee_required, room.e2ee)
         self.allow_unencrypted = False
         self._e2ee_shown = self.e2ee_state()
         self.keys = KeyRelay(burst=max(100, settings.max_participants))
@@ -143,9 +147,9 @@ class Meeting:
         return participant
 
     def _check_encryption(self, device: p.Device | None) -> None:
-        """With `meeting.e2ee_required`, a device that cannot encrypt (moderators' too) stays out
+        """Where E2EE is required, a device that cannot encrypt (moderators' too) stays out
         unless a moderator allows unencrypted participants."""
-        if self._settings.e2ee_required and not self.allow_unencrypted and not encrypts(device):
+        if self.e2ee_required and not self.allow_unencrypted and not encrypts(device):
             raise Refused(
                 "this meeting is end-to-end encrypted and this browser cannot encrypt",
                 code="e2ee_required",
@@ -206,7 +210,7 @@ class Meeting:
                 media_available=self.media.available,
                 locked=self.locked,
                 e2ee=self.e2ee_state(),
-                e2ee_required=self._settings.e2ee_required,
+                e2ee_required=self.e2ee_required,
                 waiting=[w.info() for w in self.waiting.values()]
                 if participant.is_moderator
                 else [],

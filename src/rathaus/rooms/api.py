@@ -54,6 +54,9 @@ class RoomSettings(BaseModel):
     lobby: bool | None = None
     # A new room password; "" removes it.
     password: str | None = Field(default=None, max_length=256)
+    # End-to-end encryption of the room's meetings, from the next meeting on. Strict: switching
+    # it off takes a JSON `false`, never "0", "no" or "off".
+    e2ee: bool | None = Field(default=None, strict=True)
 
 
 class RoomSettingsOut(BaseModel):
@@ -62,6 +65,7 @@ class RoomSettingsOut(BaseModel):
     guests_allowed: bool
     lobby: bool
     has_password: bool
+    e2ee: bool
 
     @classmethod
     def of(cls, room: Room) -> RoomSettingsOut:
@@ -71,6 +75,7 @@ class RoomSettingsOut(BaseModel):
             guests_allowed=room.guests_allowed,
             lobby=room.lobby,
             has_password=room.has_password,
+            e2ee=room.e2ee,
         )
 
 
@@ -80,7 +85,8 @@ class RoleIn(BaseModel):
 
 @router.patch("/{slug}")
 async def change_room(slug: str, body: RoomSettings, request: Request) -> RoomSettingsOut:
-    """Owners, co-owners and administrators change who may enter and how."""
+    """Owners, co-owners and administrators change who may enter and how, and whether the
+    room's meetings are end-to-end encrypted."""
     signed_in = await require_member(request)
     room = await _rooms(request).update(
         slug,
@@ -88,6 +94,7 @@ async def change_room(slug: str, body: RoomSettings, request: Request) -> RoomSe
         guests_allowed=body.guests_allowed,
         lobby=body.lobby,
         password=body.password,
+        e2ee=body.e2ee,
     )
     return RoomSettingsOut.of(room)
 

@@ -1,4 +1,5 @@
-"""The rules for rooms: names, link names, ad-hoc creation, access settings and room roles."""
+"""The rules for rooms: names, link names, ad-hoc creation, access and encryption settings,
+and room roles."""
 
 from __future__ import annotations
 
@@ -34,17 +35,20 @@ class Room:
     lobby: bool = False
     has_password: bool = False
     id: int = 0
+    # Meetings here are end-to-end encrypted if the server requires it (`meeting.e2ee_required`).
+    e2ee: bool = True
 
     @classmethod
     def of(cls, row: RoomRow) -> Room:
         return cls(
-            row.slug,
-            row.name,
-            row.owner_id,
-            row.guests_allowed,
-            row.lobby,
-            row.password_hash is not None,
-            row.id,
+            slug=row.slug,
+            name=row.name,
+            owner_id=row.owner_id,
+            guests_allowed=row.guests_allowed,
+            lobby=row.lobby,
+            has_password=row.password_hash is not None,
+            id=row.id,
+            e2ee=row.e2ee,
         )
 
 
@@ -129,8 +133,10 @@ class RoomService:
         guests_allowed: bool | None = None,
         lobby: bool | None = None,
         password: str | None = None,
+        e2ee: bool | None = None,
     ) -> Room:
-        """Change access settings; ``password=""`` removes the room password."""
+        """Change access settings; ``password=""`` removes the room password. ``e2ee`` applies
+        from the room's next meeting on (see `Meeting.e2ee_required`)."""
         room = await self.get(slug)
         await self.require_manager(room, user)
         if password is not None and len(password) > MAX_ROOM_PASSWORD:
@@ -146,6 +152,8 @@ class RoomService:
                 row.lobby = lobby
             if password is not None:
                 row.password_hash = new_hash
+            if e2ee is not None:
+                row.e2ee = e2ee
             return Room.of(row)
 
     async def set_role(self, slug: str, user: User, member: User, role: str | None) -> None:
