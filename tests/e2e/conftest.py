@@ -7,6 +7,7 @@ import contextlib
 import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -18,7 +19,7 @@ from playwright.async_api import (
     async_playwright,
 )
 
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -88,6 +89,25 @@ async def page_opener(
 @pytest.fixture
 async def open_page(browser: Browser, server: RunningServer) -> AsyncIterator[OpenPage]:
     async with page_opener(browser, server) as open_:
+        yield open_
+
+
+@pytest.fixture
+async def e2ee_server(server: RunningServer, tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """A Rathaus of its own with ``meeting.e2ee_required`` (the shared one has it off for bots)."""
+    settings = server_settings(
+        tmp_path,
+        janus=shared_janus(server),
+        meeting={"e2ee_required": True, "adhoc_rooms": True, "join_attempts_per_minute": 100_000},
+    )
+    async with running_server(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def open_e2ee_page(browser: Browser, e2ee_server: RunningServer) -> AsyncIterator[OpenPage]:
+    """``open_page`` on the E2EE server; E2EE errors in the console fail."""
+    async with page_opener(browser, e2ee_server, console_errors_with="e2ee") as open_:
         yield open_
 
 

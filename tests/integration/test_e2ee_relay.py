@@ -58,14 +58,16 @@ async def close_all(*bots: Bot) -> None:
         await bot.close()
 
 
-async def test_everyone_learns_everyones_public_keys(plain: RunningServer) -> None:
+async def test_everyone_learns_everyones_public_keys(strict: RunningServer) -> None:
     slug = unique("e2ee-")
     anna_device, ben_device = TestDevice.new().public(), TestDevice.new().public(e2ee=False)
-    anna, ben, carl = (Bot(plain.ws, slug, name) for name in ("Anna", "Ben", "Carl"))
+    anna, ben, carl = (Bot(strict.ws, slug, name) for name in ("Anna", "Ben", "Carl"))
     try:
-        welcome = await anna.join(device=anna_device)
+        welcome = await anna.join(device=anna_device)  # the first one in moderates
         assert welcome["self"]["device"] == anna_device
         assert welcome["e2ee"] == {"encrypted": True, "allow_unencrypted": False}
+        await anna.send({"type": "allow_unencrypted", "allowed": True})
+        assert (await anna.expect("e2ee_state"))["allow_unencrypted"] is True
         await ben.join(device=ben_device)
         late = await carl.join()  # a client that sends no device (yet)
         assert late["self"]["device"] is None
@@ -79,10 +81,22 @@ async def test_everyone_learns_everyones_public_keys(plain: RunningServer) -> No
         assert (await anna.expect("e2ee_state")) == {
             "type": "e2ee_state",
             "encrypted": False,
-            "allow_unencrypted": False,
+            "allow_unencrypted": True,
         }
     finally:
         await close_all(anna, ben, carl)
+
+
+async def test_a_meeting_that_does_not_require_it_is_never_shown_encrypted(
+    plain: RunningServer,
+) -> None:
+    """Clients encrypt only when `welcome.e2ee_required`: devices able to encrypt are not enough."""
+    bot = Bot(plain.ws, unique("e2ee-"), "Anna")
+    try:
+        welcome = await bot.join(device=TestDevice.new().public())
+        assert (welcome["e2ee_required"], welcome["e2ee"]["encrypted"]) == (False, False)
+    finally:
+        await bot.close()
 
 
 async def test_an_envelope_reaches_its_recipient_only_and_unchanged(plain: RunningServer) -> None:

@@ -136,10 +136,11 @@ async def test_envelopes_per_sender_are_limited() -> None:
 
 
 async def test_the_meeting_is_encrypted_while_everyone_encrypts() -> None:
-    meeting, _ = make_meeting()
+    meeting, _ = make_meeting(e2ee_required=True)
+    meeting.allow_unencrypted = True  # a moderator's decision
     anna_peer, ben_peer = FakePeer(), FakePeer()
     await meeting.join(anna_peer, encrypting("Anna"))
-    assert anna_peer.last("welcome")["e2ee"] == {"encrypted": True, "allow_unencrypted": False}
+    assert anna_peer.last("welcome")["e2ee"] == {"encrypted": True, "allow_unencrypted": True}
     ben = await meeting.join(ben_peer, join("Ben", TestDevice.new().public(e2ee=False)))
     assert ben_peer.last("welcome")["e2ee"]["encrypted"] is False
     assert "e2ee_state" not in ben_peer.types()  # the newcomer has it from `welcome`
@@ -150,7 +151,7 @@ async def test_the_meeting_is_encrypted_while_everyone_encrypts() -> None:
     assert anna_peer.last("e2ee_state") == {
         "type": "e2ee_state",
         "encrypted": True,
-        "allow_unencrypted": False,
+        "allow_unencrypted": True,
     }
     await meeting.join(FakePeer(), encrypting("Carl"))
     assert anna_peer.types()[-1] == "participant_joined"  # no change, nothing to tell
@@ -158,7 +159,9 @@ async def test_the_meeting_is_encrypted_while_everyone_encrypts() -> None:
 
 async def test_without_the_setting_nobody_is_refused_for_not_encrypting() -> None:
     meeting, _ = make_meeting()
-    await meeting.join(FakePeer(), join("Anna"))
+    await meeting.join(FakePeer(), encrypting("Anna"))
+    await meeting.join(FakePeer(), join("Ben"))
+    # Not encrypted even while everyone could: clients encrypt only in meetings that require it.
     assert not meeting.e2ee_state().encrypted
 
 

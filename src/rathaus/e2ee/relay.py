@@ -24,10 +24,13 @@ def encrypts(device: p.Device | None) -> bool:
     return device is not None and device.e2ee
 
 
-def meeting_state(participants: Iterable[Participant], allow_unencrypted: bool) -> p.E2eeState:
-    """End-to-end encrypted only while every admitted participant's device encrypts."""
+def meeting_state(
+    participants: Iterable[Participant], *, required: bool, allow_unencrypted: bool
+) -> p.E2eeState:
+    """End-to-end encrypted only in a meeting that requires it (clients encrypt only then), and
+    only while every admitted participant's device encrypts."""
     return p.E2eeState(
-        encrypted=all(encrypts(x.device) for x in participants),
+        encrypted=required and all(encrypts(x.device) for x in participants),
         allow_unencrypted=allow_unencrypted,
     )
 

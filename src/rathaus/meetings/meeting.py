@@ -163,7 +163,11 @@ class Meeting:
         return True
 
     def e2ee_state(self) -> p.E2eeState:
-        return meeting_state(self.participants.values(), self.allow_unencrypted)
+        return meeting_state(
+            self.participants.values(),
+            required=self.e2ee_required,
+            allow_unencrypted=self.allow_unencrypted,
+        )
 
     def _show_e2ee(self, exclude: Participant | None = None) -> None:
         """Tell everyone when the meeting's encryption changes."""

@@ -216,6 +216,7 @@ class App {
       if (!current()) return;
       this.self = m.self;
       this.names.set(m.self.id, m.self.name);
+      this.meeting.setAllowPlain(m.e2ee_required, m.e2ee.allow_unencrypted);
       this.syncParticipants(m.participants);
       this.meeting.setSelf({ ...m.self, audio: local.audioOn, video: local.videoOn }, local.stream);
       this.setRole(m.self.role, false);
@@ -238,6 +239,9 @@ class App {
     });
     signaling.on('moderation', (m) => current() && this.onModeration(m.action, m.by, m.target));
     signaling.on('meeting_updated', (m) => current() && this.meeting.setLocked(m.locked));
+    signaling.on('e2ee_state', (m) => {
+      if (current()) this.meeting.setAllowPlain(this.meeting.e2eeRequired, m.allow_unencrypted);
+    });
     signaling.on('muted', async () => {
       if (!current()) return;
       await local.setAudio(false);

@@ -6,6 +6,11 @@
 // browser encrypts its media and decrypts everybody else's. Key distribution goes through the
 // KeyDistribution interface of keyring.js only: joiners get current keys (`participant_joined`,
 // `welcome.participants`), a leaver makes everyone rotate, and keys rotate every 15 minutes.
+//
+// A mixed meeting: a moderator may let in a participant who cannot encrypt. While one is present
+// (by the server's `e2ee_state`, or by a participant's device as this browser sees it), the meeting
+// is not end-to-end encrypted: the transforms switch to plain mode (worker.js) so that participant
+// sees and hears the others, and every page shows "Not end-to-end encrypted".
 
 import { msg } from './protocol.js';
 import { Keyring, ROTATION_INTERVAL_MS, peerFromParticipant } from './e2ee/keyring.js';
@@ -29,7 +34,7 @@ const STATS_INTERVAL_MS = 1000;
  * @typedef {object} EncryptionState
  * @property {boolean} on this browser encrypts and decrypts this meeting's media
  * @property {boolean} encrypted the meeting is end-to-end encrypted: on, and every participant's
- *   device encrypts (the server's `e2ee_state`)
+ *   device encrypts (by the server's `e2ee_state` and by the participants' devices)
  * @property {SafetyCode | null} safetyCode from own and all participants' device keys
  */
 
@@ -73,6 +78,8 @@ export class MeetingEncryption {
     this.statsTimer = undefined;
     this.codeSerial = 0;
     this.closed = false;
+    /** @type {boolean | null} plain mode as last told to the transforms */
+    this.plainMode = null;
 
     signaling.on('participant_joined', (m) => this.joined(m.participant));
     signaling.on('participant_left', (m) => this.left(m.id));
@@ -85,7 +92,14 @@ export class MeetingEncryption {
 
   /** @returns {EncryptionState} */
   get state() {
-    return { on: this.on, encrypted: this.on && this.server.encrypted, safetyCode: this.safetyCode };
+    return { on: this.on, encrypted: this.encrypted, safetyCode: this.safetyCode };
+  }
+
+  /** On, and nobody present who cannot encrypt (checked here too: the server only relays). */
+  get encrypted() {
+    if (!this.on || !this.server.encrypted) return false;
+    for (const p of this.participants.values()) if (!p.device?.e2ee) return false;
+    return true;
   }
 
   /**
@@ -99,7 +113,7 @@ export class MeetingEncryption {
     if (this.closed) return null;
     const transforms = m.e2ee_required && this.device ? this.getTransforms() : null;
     if (!transforms || !this.device) {
-      if (m.e2ee_required) console.error('rathaus: e2ee: the meeting requires end-to-end encryption, and this browser cannot do it');
+      if (m.e2ee_required) console.warn('rathaus: e2ee: this browser cannot encrypt; a moderator let it in, so the meeting is not end-to-end encrypted');
       this.stop();
       this.changed();
       return null;
@@ -138,6 +152,7 @@ export class MeetingEncryption {
     const known = this.participants.has(p.id);
     this.participants.set(p.id, p);
     this.updateCode();
+    this.changed();
     if (known) return;
     const peer = peerFromParticipant(p);
     if (!peer) {
@@ -151,6 +166,7 @@ export class MeetingEncryption {
   left(id) {
     if (!this.on || !this.participants.delete(id)) return;
     this.updateCode();
+    this.changed();
     this.run(`rotation after ${id} left`, (k) => k.onLeave(id));
   }
 
@@ -223,6 +239,11 @@ export class MeetingEncryption {
   }
 
   changed() {
+    const plain = this.on && !this.encrypted;
+    if (this.on && this.transforms && plain !== this.plainMode) {
+      this.plainMode = plain;
+      this.transforms.setPlain(plain).catch((e) => console.error('rathaus: e2ee: could not switch plain mode', e));
+    }
     this.onChange(this.state);
   }
 
@@ -235,6 +256,7 @@ export class MeetingEncryption {
 
   stop() {
     this.on = false;
+    this.plainMode = null;
     this.safetyCode = null;
     this.selfId = null;
     this.stopKeyring();

@@ -40,10 +40,14 @@ export class MeetingView {
     this.modButtons = {
       muteAll: /** @type {HTMLButtonElement} */ (byId('mute-all-button')),
       lock: /** @type {HTMLButtonElement} */ (byId('lock-button')),
+      allowPlain: /** @type {HTMLButtonElement} */ (byId('allow-plain-button')),
       end: /** @type {HTMLButtonElement} */ (byId('end-button')),
     };
     this.moderator = false;
     this.locked = false;
+    /** the meeting requires end-to-end encryption (only then may moderators allow exceptions) */
+    this.e2eeRequired = false;
+    this.allowPlain = false;
     /** The moderator actions on a remote participant (used while moderating).
      * @type {(participantId: string) => TileAction[]} */
     this.actionsFor = () => [];
@@ -84,9 +88,9 @@ export class MeetingView {
   setModerator(on) {
     if (on === this.moderator) return;
     this.moderator = on;
-    for (const button of Object.values(this.modButtons)) {
+    for (const [name, button] of Object.entries(this.modButtons)) {
       button.tabIndex = -1;
-      button.hidden = !on;
+      button.hidden = !on || (name === 'allowPlain' && !this.e2eeRequired);
     }
     for (const tile of this.tiles.values()) this.updateActions(tile);
     this.fixTabStop();
@@ -103,6 +107,20 @@ export class MeetingView {
     this.locked = locked;
     this.lockedIndicator.hidden = !locked;
     this.modButtons.lock.setAttribute('aria-pressed', String(locked));
+  }
+
+  /**
+   * The moderators' switch "Allow participants without encryption", shown in meetings that
+   * require end-to-end encryption only.
+   * @param {boolean} required @param {boolean} allowed
+   */
+  setAllowPlain(required, allowed) {
+    this.e2eeRequired = required;
+    this.allowPlain = allowed;
+    const button = this.modButtons.allowPlain;
+    button.hidden = !this.moderator || !required;
+    button.setAttribute('aria-pressed', String(allowed));
+    this.fixTabStop();
   }
 
   /**
@@ -187,6 +205,7 @@ export class MeetingView {
     }
     tile.setName(p.name);
     tile.setModerator(p.role === 'moderator');
+    tile.setPlain(this.e2eeRequired && !p.device?.e2ee);
     tile.setAudioOn(p.audio);
     tile.setVideoOn(p.video);
     for (const screen of this.screens.values()) {

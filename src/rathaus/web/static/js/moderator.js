@@ -1,5 +1,6 @@
 // The moderator's controls: the waiting-room panel, the toolbar buttons "Mute all",
-// "Lock meeting", "End meeting for all", and the actions on each participant's tile.
+// "Lock meeting", "Allow participants without encryption", "End meeting for all", and the actions
+// on each participant's tile.
 
 import { t } from './i18n.js';
 import { msg } from './protocol.js';
@@ -27,9 +28,10 @@ export class ModeratorControls {
     lobbyPanel.onDecide = (action, id) => send(msg.about(action, id));
     lobbyPanel.onAdmitAll = () => send(msg.all('admit_all'));
     lobbyPanel.onEmptied = onLobbyEmptied;
-    const { muteAll, lock, end } = meeting.modButtons;
+    const { muteAll, lock, allowPlain, end } = meeting.modButtons;
     muteAll.addEventListener('click', () => send(msg.all('mute_all')));
     lock.addEventListener('click', () => send(msg.lock(!meeting.locked)));
+    allowPlain.addEventListener('click', () => send(msg.allowUnencrypted(!meeting.allowPlain)));
     end.addEventListener('click', async () => {
       const answer = await dialog.ask({
         title: t('mod.endTitle'), text: t('mod.endText'), confirm: t('mod.end'),

@@ -71,7 +71,8 @@
  *   | {type: 'admit' | 'deny' | 'mute' | 'stop_video' | 'stop_screen' | 'promote', id: string}
  *   | {type: 'admit_all' | 'mute_all' | 'end'}
  *   | {type: 'remove', id: string, bar: boolean}
- *   | {type: 'lock', locked: boolean}} ClientMessage
+ *   | {type: 'lock', locked: boolean}
+ *   | {type: 'allow_unencrypted', allowed: boolean}} ClientMessage
  */
 
 /** Error codes of docs/protocol.md. */
@@ -138,6 +139,8 @@ export const msg = Object.freeze({
   remove(id, bar) { return { type: 'remove', id, bar }; },
   /** @param {boolean} locked @returns {ClientMessage} */
   lock(locked) { return { type: 'lock', locked }; },
+  /** @param {boolean} allowed @returns {ClientMessage} */
+  allowUnencrypted(allowed) { return { type: 'allow_unencrypted', allowed }; },
 });
 
 /** Trim a display name and check it the way the server does (1–64 characters, no controls).

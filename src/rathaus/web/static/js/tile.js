@@ -70,6 +70,12 @@ export class Tile {
     this.badge.textContent = t('tile.moderator');
     this.badge.hidden = true;
     this.caption.append(this.badge);
+    // In an end-to-end encrypted meeting: this participant's device cannot encrypt.
+    this.plainBadge = document.createElement('span');
+    this.plainBadge.className = 'badge badge-plain';
+    this.plainBadge.textContent = t('tile.plain');
+    this.plainBadge.hidden = true;
+    this.caption.append(this.plainBadge);
     /** @type {(() => TileAction[]) | null} moderator actions on this participant */
     this.actions = null;
     /** @type {HTMLButtonElement | null} */
@@ -95,6 +101,11 @@ export class Tile {
   /** @param {boolean} on */
   setModerator(on) {
     this.badge.hidden = !on;
+  }
+
+  /** @param {boolean} on the participant's media is not end-to-end encrypted */
+  setPlain(on) {
+    this.plainBadge.hidden = !on;
   }
 
   /**

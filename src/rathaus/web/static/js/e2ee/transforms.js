@@ -180,6 +180,15 @@ export class E2eeTransforms {
   }
 
   /**
+   * Plain mode on or off (worker.js): on while a participant who cannot encrypt is in the meeting.
+   * @param {boolean} allowed
+   * @returns {Promise<void>}
+   */
+  setPlain(allowed) {
+    return this.#request({type: 'plain', allowed});
+  }
+
+  /**
    * Counters of the worker (after every key message sent before).
    * @returns {Promise<Stats>}
    */

@@ -12,10 +12,18 @@
 // unprotectFrame and DROP every frame that does not open (no key for its KID, wrong key, tampered,
 // replayed, malformed): a decoder would turn it into garbage. Drops are counted per reason.
 //
+// Plain mode (`{type: 'plain', allowed: true}`) is for a meeting that a participant who cannot
+// encrypt has joined with a moderator's permission, shown to everyone as not end-to-end encrypted:
+// senders pass frames on unencrypted (that participant must see and hear them), and receivers pass
+// on frames that are no SFrame ciphertext of theirs (no known KID, or no SFrame header) as they are.
+// Frames that do carry a known KID and fail still drop: those are tampered or replayed ciphertext.
+// Leaving plain mode, senders ask their encoders for a keyframe, so receivers resynchronise at once.
+//
 // Messages in (each may carry `id`; the worker then answers `{type: 'ack', id, ok, error?}`):
 //   {type: 'sender-key', suite, kid, key}    own key to encrypt with from now on (HKDF CryptoKey)
 //   {type: 'receiver-key', suite, kid, key}  a remote sender's key (added, or replaced for the KID)
 //   {type: 'remove-key', kid}                forget a remote sender's key
+//   {type: 'plain', allowed}                 plain mode on or off (see above)
 //   {type: 'stats', id}                      answered with {type: 'stats', id, ...Stats}
 //   {type: 'streams', options, readable, writable}  legacy API only
 //
@@ -30,7 +38,7 @@ import {ReceiverContext, SFrameError, SenderContext} from './sframe.js';
 /** @typedef {RTCEncodedVideoFrame | RTCEncodedAudioFrame} EncodedFrame */
 /**
  * @typedef {{type?: unknown, id?: unknown, suite?: unknown, kid?: unknown, key?: unknown, options?: unknown,
- *   readable?: unknown, writable?: unknown}} InMessage
+ *   readable?: unknown, writable?: unknown, allowed?: unknown}} InMessage
  */
 
 /**
@@ -60,23 +68,28 @@ import {ReceiverContext, SFrameError, SenderContext} from './sframe.js';
 /** @typedef {Record<DropReason, number>} DropCounts */
 
 /**
- * Per transform (one sender or receiver of one track): frames passed on, frames dropped, keyframes
- * among those passed on, keyframes asked for (a receiver after drops, a sender when its first key came).
+ * Per transform (one sender or receiver of one track): frames passed on encrypted or decrypted,
+ * frames passed on in plain mode as they were, frames dropped, keyframes among those passed on,
+ * keyframes asked for (a receiver after drops, a sender when its first key came or plain mode ended).
  * @typedef {object} TransformStats
  * @property {'sender' | 'receiver'} role
  * @property {MediaKind} kind
  * @property {number} frames
+ * @property {number} plain
  * @property {number} dropped
  * @property {number} keyFrames
  * @property {number} keyFrameRequests
  */
 
 /**
- * What `stats` answers: `encrypted`/`decrypted` count frames passed on, `dropped` counts frames
- * not passed on, by reason; `transforms` by transform id (to spot a track that stalls).
+ * What `stats` answers: `encrypted`/`decrypted` count frames passed on, `plain` frames passed on
+ * unencrypted in plain mode (sent or received), `dropped` counts frames not passed on, by reason;
+ * `transforms` by transform id (to spot a track that stalls).
  * @typedef {object} Stats
  * @property {number} encrypted
  * @property {number} decrypted
+ * @property {number} plain
+ * @property {boolean} plainMode
  * @property {DropCounts} dropped
  * @property {Record<string, TransformStats>} transforms
  * @property {string | null} senderKid own KID in use (decimal), or null
@@ -110,9 +123,17 @@ const receiverKids = new Set();
  * @type {Map<ScriptTransformer, TransformStats>}
  */
 const starvedSenders = new Map();
+/**
+ * Video senders of the standard API, to ask for a keyframe when plain mode ends.
+ * @type {Map<ScriptTransformer, TransformStats>}
+ */
+const videoSenders = new Map();
+/** Plain mode: see the head of this file. */
+let plainMode = false;
 
 let encrypted = 0;
 let decrypted = 0;
+let plain = 0;
 /** @type {DropCounts} */
 const dropped = {
   'auth': 0, 'replay': 0, 'unknown-kid': 0, 'malformed': 0, 'exhausted': 0, 'invalid': 0,
@@ -179,8 +200,9 @@ function call(transformer, method) {
 function attach(readable, writable, options, transformer) {
   const {role, kind, id} = options;
   /** @type {TransformStats} */
-  const stats = {role, kind, frames: 0, dropped: 0, keyFrames: 0, keyFrameRequests: 0};
+  const stats = {role, kind, frames: 0, plain: 0, dropped: 0, keyFrames: 0, keyFrameRequests: 0};
   transforms.set(id, stats);
+  if (transformer && role === 'sender' && kind === 'video') videoSenders.set(transformer, stats);
   let droppedSinceLastFrame = false;
   let lastKeyFrameRequest = -Infinity;
 
@@ -191,10 +213,21 @@ function attach(readable, writable, options, transformer) {
     droppedSinceLastFrame = true;
   };
 
+  /** @param {EncodedFrame} frame @param {TransformStreamDefaultController<EncodedFrame>} controller */
+  const passPlain = (frame, controller) => {
+    plain++;
+    stats.plain++;
+    controller.enqueue(frame);
+  };
+
   /** @type {Transformer<EncodedFrame, EncodedFrame>} */
   const transform = role === 'sender'
     ? {
       async transform(frame, controller) {
+        if (plainMode) {
+          passPlain(frame, controller);
+          return;
+        }
         const context = sender;
         if (!context) {
           drop('no-key');
@@ -226,7 +259,12 @@ function attach(readable, writable, options, transformer) {
         try {
           frame.data = await unprotectFrame(receivers[kind], kind, key, frame.data);
         } catch (error) {
-          drop(reasonOf(error));
+          const reason = reasonOf(error);
+          if (plainMode && (reason === 'unknown-kid' || reason === 'malformed')) {
+            passPlain(frame, controller);
+            return;
+          }
+          drop(reason);
           return;
         }
         decrypted++;
@@ -251,6 +289,7 @@ function attach(readable, writable, options, transformer) {
     // the track or connection ended
   }).finally(() => {
     starvedSenders.delete(/** @type {ScriptTransformer} */ (transformer));
+    videoSenders.delete(/** @type {ScriptTransformer} */ (transformer));
   });
 }
 
@@ -311,11 +350,27 @@ function removeKey(message) {
   receiverKids.delete(kid);
 }
 
+/**
+ * @param {InMessage} message
+ */
+function setPlain(message) {
+  if (typeof message.allowed !== 'boolean') throw new Error('e2ee worker: plain needs allowed: boolean');
+  const ended = plainMode && !message.allowed;
+  plainMode = message.allowed;
+  if (!ended || !sender) return;
+  // Receivers drop plain frames again from now on: start them on an encrypted keyframe.
+  for (const [transformer, stats] of videoSenders) {
+    if (call(transformer, transformer.generateKeyFrame)) stats.keyFrameRequests++;
+  }
+}
+
 /** @returns {Stats} */
 function snapshot() {
   return {
     encrypted,
     decrypted,
+    plain,
+    plainMode,
     dropped: {...dropped},
     transforms: Object.fromEntries([...transforms].map(([id, s]) => [id, {...s}])),
     senderKid: sender ? sender.kid.toString() : null,
@@ -354,6 +409,9 @@ scope.onmessage = (/** @type {MessageEvent} */ event) => {
       break;
     case 'remove-key':
       serial(message.id, () => removeKey(message));
+      break;
+    case 'plain':
+      serial(message.id, () => setPlain(message));
       break;
     case 'stats':
       // after the key messages before it, so that a test sees their effect
