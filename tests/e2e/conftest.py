@@ -63,7 +63,10 @@ async def page_opener(
         if console_errors_with and message.type == "error" and console_errors_with in message.text:
             problems.append(f"console: {message.text}")
 
-    async def open_(path: str, locale: str = "en-US") -> Page:
+    async def open_(
+        path: str, locale: str = "en-US", before: Callable[[Page], Awaitable[None]] | None = None
+    ) -> Page:
+        """``before`` prepares the page before it loads (init scripts, WebSocket routes)."""
         context = await browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
         contexts.append(context)
         page = await context.new_page()
@@ -77,6 +80,8 @@ async def page_opener(
                 else problems.append(f"request to another host: {request.url}")
             ),
         )
+        if before is not None:
+            await before(page)
         await page.goto(server.http + path)
         return page
 

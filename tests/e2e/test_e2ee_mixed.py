@@ -5,17 +5,15 @@ is not end-to-end encrypted, and everyone sees and hears everyone, in Chromium t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import OpenPage
 from tests.e2e.test_accessibility import violations
 from tests.e2e.test_e2ee_meeting import WAIT, decrypting, e2ee, join, room, wait_e2ee
 from tests.e2e.test_meeting_in_browser import video_is_playing
-from tests.support.server import RunningServer
 
 # Makes the page a browser that cannot encrypt media (no WebRTC encoded transforms at all).
 WITHOUT_ENCODED_TRANSFORMS = """
@@ -35,22 +33,8 @@ GRID = """async (v) => {
 }"""
 
 
-@pytest.fixture
-async def open_plain_page(browser: Browser, e2ee_server: RunningServer) -> AsyncIterator[OpenPage]:
-    """A page on the E2EE server in a browser that cannot encrypt."""
-    contexts = []
-
-    async def open_(path: str) -> Page:
-        context = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
-        contexts.append(context)
-        await context.add_init_script(WITHOUT_ENCODED_TRANSFORMS)
-        page = await context.new_page()
-        await page.goto(e2ee_server.http + path)
-        return page
-
-    yield open_
-    for context in contexts:
-        await context.close()
+async def without_encoded_transforms(page: Page) -> None:
+    await page.add_init_script(WITHOUT_ENCODED_TRANSFORMS)
 
 
 async def grid(page: Page, tile_name: str) -> list[int]:
@@ -80,14 +64,14 @@ def plain(stats: dict[str, Any] | None, role: str) -> int:
 
 
 async def test_a_browser_that_cannot_encrypt_joins_when_a_moderator_allows_it(
-    open_e2ee_page: OpenPage, open_plain_page: OpenPage
+    open_e2ee_page: OpenPage,
 ) -> None:
     name = room()
     anna = await join(open_e2ee_page, name, "Anna")  # the first one in moderates
     ben = await join(open_e2ee_page, name, "Ben")
     await decrypting(anna, 1)
 
-    carl = await open_plain_page(f"/r/{name}?lang=en")
+    carl = await open_e2ee_page(f"/r/{name}?lang=en", before=without_encoded_transforms)
     await carl.get_by_role("textbox", name="Your name").fill("Carl")
     join_button = carl.get_by_role("button", name="Join meeting")
     await join_button.click()

@@ -120,6 +120,28 @@ async def test_an_envelope_reaches_its_recipient_only_and_unchanged(plain: Runni
         await close_all(anna, ben, carl)
 
 
+async def test_a_key_request_reaches_the_sender_of_the_key(plain: RunningServer) -> None:
+    """A browser whose frames from Anna stopped decrypting asks Anna for her key again."""
+    slug = unique("e2ee-")
+    anna, ben, carl = (Bot(plain.ws, slug, name) for name in ("Anna", "Ben", "Carl"))
+    try:
+        anna_id = (await anna.join(device=TestDevice.new().public()))["self"]["id"]
+        ben_id = (await ben.join(device=TestDevice.new().public()))["self"]["id"]
+        await carl.join(device=TestDevice.new().public())
+        await ben.send({"type": "key_request", "to": anna_id})
+        assert await anna.expect("key_request") == {"type": "key_request", "from": ben_id}
+        for to, code in ((ben_id, "unknown_participant"), ("00ff", "unknown_participant")):
+            await ben.send({"type": "key_request", "to": to})
+            error = await ben.expect("error")
+            assert (error["code"], error["ref"]) == (code, "key_request")
+        await ben.send({"type": "key_request", "to": "not hex"})
+        assert (await ben.expect("error"))["code"] == "bad_message"
+        await asyncio.sleep(0.3)
+        assert not saw(carl, "key_request") and not saw(anna, "error")
+    finally:
+        await close_all(anna, ben, carl)
+
+
 async def test_no_envelopes_to_or_from_the_lobby(plain: RunningServer) -> None:
     slug, owner = await owned_room(plain, lobby=True)
     olga, guest = Bot(plain.ws, slug, "Olga", cookies=owner), Bot(plain.ws, slug, "Gast")
@@ -135,8 +157,13 @@ async def test_no_envelopes_to_or_from_the_lobby(plain: RunningServer) -> None:
         assert (await olga.expect("error"))["code"] == "unknown_participant"
         await guest.send({"type": "key_envelope", "to": olga_id, "envelope": an_envelope()})
         assert (await guest.expect("error"))["code"] == "not_admitted"
+        await guest.send({"type": "key_request", "to": olga_id})
+        assert (await guest.expect("error"))["code"] == "not_admitted"
+        await olga.send({"type": "key_request", "to": guest_id})
+        assert (await olga.expect("error"))["code"] == "unknown_participant"
         await asyncio.sleep(0.3)
-        assert not saw(olga, "key_envelope") and not saw(guest, "key_envelope")
+        assert not saw(olga, "key_envelope", "key_request")
+        assert not saw(guest, "key_envelope", "key_request")
     finally:
         await close_all(olga, guest)
 

@@ -35,6 +35,7 @@ ALL_ACTIONS = sorted(
         "ping",
         "join",
         "key_envelope",
+        "key_request",
     }
 )
 MODERATOR_ONLY = {

@@ -55,6 +55,15 @@ class KeyRelay:
         else:
             recipient.send(frame)
 
+    def request(self, sender: Participant, recipient: Participant) -> None:
+        """A key request, from the same budget as envelopes. Not held for a detached recipient:
+        the requester asks again if its frames still do not decrypt."""
+        bucket = self._buckets.setdefault(sender.id, TokenBucket(ENVELOPES_PER_SECOND, self._burst))
+        if not bucket.take():
+            raise RateLimited("too many key requests; slow down")
+        if recipient.state is not ParticipantState.DETACHED:
+            recipient.send(p.encode("key_request", **{"from": sender.id}))
+
     def resumed(self, recipient: Participant) -> None:
         """Deliver what arrived for the participant while its connection was down."""
         for frames in self._held.pop(recipient.id, {}).values():

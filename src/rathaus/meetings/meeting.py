@@ -352,6 +352,11 @@ class Meeting:
                 if recipient is None or recipient is participant:
                     raise UnknownParticipant("no such participant in the meeting")
                 self.keys.forward(participant, recipient, envelope)
+            case p.KeyRequest(to=to):
+                recipient = self.participants.get(to)
+                if recipient is None or recipient is participant:
+                    raise UnknownParticipant("no such participant in the meeting")
+                self.keys.request(participant, recipient)
             case p.MediaState(audio=audio, video=video):
                 await self._set_media_state(participant, audio, video)
             case p.Publish(kind=kind, sdp=sdp, restart=restart):

@@ -180,6 +180,14 @@ class KeyEnvelope(_Message):
     envelope: Annotated[str, BeforeValidator(_envelope)]
 
 
+class KeyRequest(_Message):
+    """Asks `to` to send its current media key again: this browser's frames from `to` stopped
+    decrypting (a lost or late envelope)."""
+
+    type: Literal["key_request"]
+    to: ParticipantId
+
+
 # --- moderation (moderators only) -----------------------------------------------------------------
 
 
@@ -255,6 +263,7 @@ ClientMessage = Annotated[
     | Leave
     | Ping
     | KeyEnvelope
+    | KeyRequest
     | Admit
     | Deny
     | AdmitAll

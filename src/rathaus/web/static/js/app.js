@@ -191,9 +191,11 @@ class App {
       device,
       transforms: () => this.pageTransforms(),
       onChange: (state) => this.encryption === encryption && this.e2eeChanged(state),
+      ownerOf: (transformId) => media.receiverOwners.get(transformId),
     });
     this.encryption = encryption;
     this.e2eeShown = null;
+    /** @type {MediaSession} */
     const media = new MediaSession(signaling, { transformsFor: (m) => encryption.welcome(m) });
     const devices = {
       camera: this.prejoin.cameraSelect.options.length > 1,
@@ -573,6 +575,7 @@ class App {
               encrypted: app.encryption?.state.encrypted ?? false,
               safetyCode: app.encryption?.safetyCode?.display ?? null,
               stats: app.encryption?.on ? app.encryption.stats : null,
+              stalls: app.encryption?.stalls ?? 0,
             },
           };
         },

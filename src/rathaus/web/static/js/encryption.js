@@ -11,6 +11,9 @@
 // (by the server's `e2ee_state`, or by a participant's device as this browser sees it), the meeting
 // is not end-to-end encrypted: the transforms switch to plain mode (worker.js) so that participant
 // sees and hears the others, and every page shows "Not end-to-end encrypted".
+//
+// The stall watch: a video receiver that drops frames and decrypts none for STALL_SECONDS asks for
+// a keyframe and, when it lacks the right key, asks the sender for its key again (`key_request`).
 
 import { msg } from './protocol.js';
 import { Keyring, ROTATION_INTERVAL_MS, peerFromParticipant } from './e2ee/keyring.js';
@@ -28,6 +31,10 @@ import { safetyCode } from './e2ee/safety.js';
 /** @typedef {import('./e2ee/keyring.js').OutgoingEnvelope} OutgoingEnvelope */
 
 const STATS_INTERVAL_MS = 1000;
+/** Polls (seconds) of drops without a decrypted frame after which a video receiver has stalled. */
+const STALL_SECONDS = 2;
+/** At most one `key_request` to a participant this often. */
+const KEY_REQUEST_INTERVAL_MS = 5000;
 
 /**
  * What the UI and the test hook see.
@@ -45,13 +52,16 @@ export class MeetingEncryption {
    * @param {Device | null} options.device this browser's device (null: it cannot encrypt)
    * @param {() => E2eeTransforms | null} options.transforms the page's one E2eeTransforms (created on first use)
    * @param {(state: EncryptionState) => void} [options.onChange]
+   * @param {(transformId: string) => string | undefined} [options.ownerOf] whose media a receiver
+   *   transform decrypts (media.js knows), for key requests of the stall watch
    * @param {number} [options.rotationMs]
    */
-  constructor({ signaling, device, transforms, onChange, rotationMs = ROTATION_INTERVAL_MS }) {
+  constructor({ signaling, device, transforms, onChange, ownerOf, rotationMs = ROTATION_INTERVAL_MS }) {
     this.signaling = signaling;
     this.device = device;
     this.getTransforms = transforms;
     this.onChange = onChange ?? (() => {});
+    this.ownerOf = ownerOf ?? (() => undefined);
     this.rotationMs = rotationMs;
     /** @type {E2eeTransforms | null} */
     this.transforms = null;
@@ -80,10 +90,17 @@ export class MeetingEncryption {
     this.closed = false;
     /** @type {boolean | null} plain mode as last told to the transforms */
     this.plainMode = null;
+    /** @type {Map<string, {frames: number, dropped: number, stalled: number}>} video receivers seen by the stall watch */
+    this.watched = new Map();
+    /** @type {Map<string, number>} when a key was last requested, by participant id */
+    this.keyRequested = new Map();
+    /** Stalled tracks the watch acted on (shown in the test hook). */
+    this.stalls = 0;
 
     signaling.on('participant_joined', (m) => this.joined(m.participant));
     signaling.on('participant_left', (m) => this.left(m.id));
     signaling.on('key_envelope', (m) => this.envelope(m.from, m.envelope));
+    signaling.on('key_request', (m) => this.keysRequested(m.from));
     signaling.on('e2ee_state', (m) => {
       this.server = { encrypted: m.encrypted, allow_unencrypted: m.allow_unencrypted };
       this.changed();
@@ -182,6 +199,14 @@ export class MeetingEncryption {
     });
   }
 
+  /** `from` cannot decrypt our media: seal our current key to it again. @param {string} from */
+  keysRequested(from) {
+    const p = this.participants.get(from);
+    const peer = p && this.on ? peerFromParticipant(p) : null;
+    if (!peer) return;
+    this.run(`keys again for ${from}`, (k) => k.onJoin(peer));
+  }
+
   /**
    * Runs one key operation after the ones before, and sends the envelopes it returns. Errors are
    * logged and never break the meeting.
@@ -222,8 +247,36 @@ export class MeetingEncryption {
     try {
       if (this.transforms && this.on) this.stats = await this.transforms.stats();
     } catch {
-      // the transforms were closed meanwhile
+      return; // the transforms were closed meanwhile
     }
+    if (this.stats && this.on) this.watchStalls(this.stats);
+  }
+
+  /** @param {Stats} stats */
+  watchStalls(stats) {
+    for (const [id, t] of Object.entries(stats.transforms)) {
+      if (t.role !== 'receiver' || t.kind !== 'video') continue;
+      const before = this.watched.get(id);
+      const stalling = before !== undefined && t.dropped > before.dropped && t.frames === before.frames;
+      const stalled = stalling ? before.stalled + 1 : 0;
+      this.watched.set(id, { frames: t.frames, dropped: t.dropped, stalled: stalled % STALL_SECONDS });
+      if (stalled >= STALL_SECONDS) this.recover(id, t.lastDrop);
+    }
+  }
+
+  /** A stalled video receiver: a keyframe, and the sender's key again if that is what is missing.
+   * @param {string} transformId @param {string | null} reason */
+  recover(transformId, reason) {
+    this.stalls++;
+    this.transforms?.requestKeyFrame(transformId).catch(() => undefined);
+    if (reason !== 'unknown-kid' && reason !== 'auth') return;
+    const owner = this.ownerOf(transformId);
+    if (!owner || !this.participants.has(owner)) return;
+    const now = Date.now();
+    if (now - (this.keyRequested.get(owner) ?? -Infinity) < KEY_REQUEST_INTERVAL_MS) return;
+    this.keyRequested.set(owner, now);
+    console.warn(`rathaus: e2ee: video from ${owner} does not decrypt (${reason}); asking for its key again`);
+    this.signaling.send(msg.keyRequest(owner));
   }
 
   updateCode() {
@@ -251,6 +304,8 @@ export class MeetingEncryption {
     const keyring = this.keyring;
     this.keyring = null;
     this.participants.clear();
+    this.watched.clear();
+    this.keyRequested.clear();
     keyring?.then((k) => k.close(), () => undefined);
   }
 

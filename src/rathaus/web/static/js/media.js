@@ -101,6 +101,8 @@ export class MediaSession extends EventTarget {
     this.transforms = null;
     /** @type {WeakSet<RTCRtpSender | RTCRtpReceiver>} already attached to the transforms */
     this.protectedEndpoints = new WeakSet();
+    /** @type {Map<string, string>} whose media each protected receiver decrypts: transform id → participant id */
+    this.receiverOwners = new Map();
     /** @type {IceServer[]} */
     this.iceServers = [];
     /** @type {string | null} */
@@ -217,7 +219,7 @@ export class MediaSession extends EventTarget {
     if (!sub.peer) {
       const peer = this.newPeer(`sub:${feedId}`);
       peer.pc.addEventListener('track', (e) => {
-        this.protectReceiver(e.transceiver, e.receiver, e.track.kind);
+        this.protectReceiver(e.transceiver, e.receiver, e.track.kind, sub.feed.participant);
         sub.stream.addTrack(e.track);
         this.dispatchEvent(new CustomEvent('stream', { detail: { feed: sub.feed, stream: sub.stream } }));
       });
@@ -306,13 +308,14 @@ export class MediaSession extends EventTarget {
   }
 
   /** Decrypts what a receiver receives: synchronously in `ontrack`, before frames flow.
-   * @param {RTCRtpTransceiver} transceiver @param {RTCRtpReceiver} receiver @param {string} kind */
-  protectReceiver(transceiver, receiver, kind) {
+   * @param {RTCRtpTransceiver} transceiver @param {RTCRtpReceiver} receiver @param {string} kind
+   * @param {string} owner the participant whose media it is */
+  protectReceiver(transceiver, receiver, kind, owner) {
     const transforms = this.transforms;
     if (!transforms || this.protectedEndpoints.has(receiver)) return;
     if (kind !== 'audio' && kind !== 'video') return;
     try {
-      transforms.protectReceiver(receiver, kind);
+      this.receiverOwners.set(transforms.protectReceiver(receiver, kind), owner);
       this.protectedEndpoints.add(receiver);
     } catch (e) {
       console.error('rathaus: e2ee: could not protect a receiver', e);
@@ -410,6 +413,7 @@ export class MediaSession extends EventTarget {
     for (const pub of this.publishers.values()) this.closePeer(pub);
     this.publishers.clear();
     for (const id of [...this.subscribers.keys()]) this.closeSubscriber(id);
+    this.receiverOwners.clear();
   }
 
   close() {

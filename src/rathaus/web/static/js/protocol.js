@@ -40,6 +40,7 @@
  * @typedef {{type: 'muted' | 'video_stopped' | 'screen_stopped', by: string}} ModeratedMessage
  * @typedef {{type: 'meeting_updated', locked: boolean}} MeetingUpdatedMessage
  * @typedef {{type: 'key_envelope', from: string, envelope: string}} KeyEnvelopeMessage
+ * @typedef {{type: 'key_request', from: string}} KeyRequestMessage
  * @typedef {{type: 'e2ee_state'} & E2eeState} E2eeStateMessage
  */
 
@@ -49,7 +50,7 @@
  *   TalkingMessage | MediaUnavailableMessage | MediaRestoredMessage | ErrorMessage | PongMessage |
  *   ByeMessage | LobbyMessage | KnockMessage | KnockEndedMessage | LobbyListMessage |
  *   ModerationMessage | ModeratedMessage | MeetingUpdatedMessage | KeyEnvelopeMessage |
- *   E2eeStateMessage} ServerMessage
+ *   KeyRequestMessage | E2eeStateMessage} ServerMessage
  */
 
 /** @typedef {ServerMessage['type']} ServerMessageType */
@@ -66,6 +67,7 @@
  *   | {type: 'restart', feed: string}
  *   | {type: 'media', audio: boolean, video: boolean}
  *   | {type: 'key_envelope', to: string, envelope: string}
+ *   | {type: 'key_request', to: string}
  *   | {type: 'leave'}
  *   | {type: 'ping'}
  *   | {type: 'admit' | 'deny' | 'mute' | 'stop_video' | 'stop_screen' | 'promote', id: string}
@@ -105,6 +107,8 @@ export const msg = Object.freeze({
   },
   /** @param {string} to @param {string} envelope @returns {ClientMessage} */
   keyEnvelope(to, envelope) { return { type: 'key_envelope', to, envelope }; },
+  /** @param {string} to @returns {ClientMessage} */
+  keyRequest(to) { return { type: 'key_request', to }; },
   /** @param {FeedKind} kind @param {string} sdp @param {boolean} [restart] @returns {ClientMessage} */
   publish(kind, sdp, restart) {
     return restart ? { type: 'publish', kind, sdp, restart: true } : { type: 'publish', kind, sdp };
@@ -327,6 +331,8 @@ export function parseServerMessage(text) {
     case 'key_envelope':
       if (!isString(data.from) || !isString(data.envelope)) return null;
       return { type: 'key_envelope', from: data.from, envelope: data.envelope };
+    case 'key_request':
+      return isString(data.from) ? { type: 'key_request', from: data.from } : null;
     case 'e2ee_state':
       return { type: 'e2ee_state', ...parseE2eeState(data) };
     case 'meeting_updated':

@@ -189,6 +189,16 @@ export class E2eeTransforms {
   }
 
   /**
+   * Asks the sender of a protected receiver for a keyframe (the standard API only; the legacy one
+   * has no way to, and the decoder's own requests must do).
+   * @param {string} transformId what protectReceiver returned
+   * @returns {Promise<void>}
+   */
+  requestKeyFrame(transformId) {
+    return this.#request({type: 'key-frame', transform: transformId});
+  }
+
+  /**
    * Counters of the worker (after every key message sent before).
    * @returns {Promise<Stats>}
    */

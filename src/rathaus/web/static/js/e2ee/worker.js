@@ -24,6 +24,7 @@
 //   {type: 'receiver-key', suite, kid, key}  a remote sender's key (added, or replaced for the KID)
 //   {type: 'remove-key', kid}                forget a remote sender's key
 //   {type: 'plain', allowed}                 plain mode on or off (see above)
+//   {type: 'key-frame', transform}           a receiver asks its sender for a keyframe (stall watch)
 //   {type: 'stats', id}                      answered with {type: 'stats', id, ...Stats}
 //   {type: 'streams', options, readable, writable}  legacy API only
 //
@@ -38,7 +39,7 @@ import {ReceiverContext, SFrameError, SenderContext} from './sframe.js';
 /** @typedef {RTCEncodedVideoFrame | RTCEncodedAudioFrame} EncodedFrame */
 /**
  * @typedef {{type?: unknown, id?: unknown, suite?: unknown, kid?: unknown, key?: unknown, options?: unknown,
- *   readable?: unknown, writable?: unknown, allowed?: unknown}} InMessage
+ *   readable?: unknown, writable?: unknown, allowed?: unknown, transform?: unknown}} InMessage
  */
 
 /**
@@ -79,6 +80,7 @@ import {ReceiverContext, SFrameError, SenderContext} from './sframe.js';
  * @property {number} dropped
  * @property {number} keyFrames
  * @property {number} keyFrameRequests
+ * @property {DropReason | null} lastDrop why the last dropped frame was dropped
  */
 
 /**
@@ -128,6 +130,11 @@ const starvedSenders = new Map();
  * @type {Map<ScriptTransformer, TransformStats>}
  */
 const videoSenders = new Map();
+/**
+ * Receivers of the standard API by transform id, for keyframe requests of the stall watch.
+ * @type {Map<string, ScriptTransformer>}
+ */
+const receiverTransformers = new Map();
 /** Plain mode: see the head of this file. */
 let plainMode = false;
 
@@ -200,8 +207,9 @@ function call(transformer, method) {
 function attach(readable, writable, options, transformer) {
   const {role, kind, id} = options;
   /** @type {TransformStats} */
-  const stats = {role, kind, frames: 0, plain: 0, dropped: 0, keyFrames: 0, keyFrameRequests: 0};
+  const stats = {role, kind, frames: 0, plain: 0, dropped: 0, keyFrames: 0, keyFrameRequests: 0, lastDrop: null};
   transforms.set(id, stats);
+  if (transformer && role === 'receiver') receiverTransformers.set(id, transformer);
   if (transformer && role === 'sender' && kind === 'video') videoSenders.set(transformer, stats);
   let droppedSinceLastFrame = false;
   let lastKeyFrameRequest = -Infinity;
@@ -210,6 +218,7 @@ function attach(readable, writable, options, transformer) {
   const drop = (reason) => {
     dropped[reason]++;
     stats.dropped++;
+    stats.lastDrop = reason;
     droppedSinceLastFrame = true;
   };
 
@@ -290,6 +299,7 @@ function attach(readable, writable, options, transformer) {
   }).finally(() => {
     starvedSenders.delete(/** @type {ScriptTransformer} */ (transformer));
     videoSenders.delete(/** @type {ScriptTransformer} */ (transformer));
+    receiverTransformers.delete(id);
   });
 }
 
@@ -364,6 +374,15 @@ function setPlain(message) {
   }
 }
 
+/**
+ * @param {InMessage} message
+ */
+function requestKeyFrame(message) {
+  const transformer = receiverTransformers.get(String(message.transform));
+  const stats = transforms.get(String(message.transform));
+  if (transformer && stats && call(transformer, transformer.sendKeyFrameRequest)) stats.keyFrameRequests++;
+}
+
 /** @returns {Stats} */
 function snapshot() {
   return {
@@ -412,6 +431,9 @@ scope.onmessage = (/** @type {MessageEvent} */ event) => {
       break;
     case 'plain':
       serial(message.id, () => setPlain(message));
+      break;
+    case 'key-frame':
+      serial(message.id, () => requestKeyFrame(message));
       break;
     case 'stats':
       // after the key messages before it, so that a test sees their effect
