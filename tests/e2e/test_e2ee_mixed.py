@@ -78,6 +78,7 @@ async def test_a_browser_that_cannot_encrypt_joins_when_a_moderator_allows_it(
     await expect(carl.get_by_role("alert")).to_contain_text(
         "this browser cannot encrypt", timeout=WAIT
     )
+    await expect(anna.locator("#status")).to_contain_text("Carl could not join", timeout=WAIT)
     allow = anna.get_by_role("button", name="Allow participants without encryption")
     await expect(allow).to_have_attribute("aria-pressed", "false")
     await expect(

@@ -193,8 +193,10 @@ async def test_e2ee_required_refuses_devices_that_cannot_encrypt() -> None:
         "encrypted": False,
         "allow_unencrypted": False,
     }
-    # ... but lets no one else in.
+    # ... but lets no one else in; the moderators learn who was refused (the others do not).
     await refused("e2ee_required", meeting.join(FakePeer(), join("Noch einer")))
+    assert olga_peer.last("e2ee_refused") == {"type": "e2ee_refused", "name": "Noch einer"}
+    assert "e2ee_refused" not in anna_peer.types()
     await meeting.leave(phone)
     assert anna_peer.last("e2ee_state")["encrypted"] is True
     assert audited == [

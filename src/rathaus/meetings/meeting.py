@@ -126,7 +126,12 @@ class Meeting:
         )
         if decision.outcome is Outcome.REFUSE:
             raise Refused(_REFUSALS.get(decision.code, decision.code), code=decision.code)
-        self._check_encryption(message.device)
+        try:
+            self._check_encryption(message.device)
+        except Refused:
+            # The moderators may want to let them in: they learn who could not encrypt.
+            self._to_moderators(p.encode("e2ee_refused", name=message.name))
+            raise
         if len(self.participants) + len(self.waiting) >= self._settings.max_participants:
             raise MeetingFull("the meeting is full")
         participant = Participant(

@@ -89,6 +89,7 @@ const de = {
   'mod.muteAll': 'Alle stummschalten',
   'mod.lock': 'Besprechung sperren',
   'mod.allowPlain': 'Teilnahme ohne Verschlüsselung erlauben',
+  'mod.e2eeRefused': '{name} konnte nicht beitreten: Der Browser kann nicht Ende-zu-Ende verschlüsseln. Sie können Teilnahme ohne Verschlüsselung erlauben.',
   'mod.end': 'Besprechung für alle beenden',
   'mod.endTitle': 'Besprechung für alle beenden?',
   'mod.endText': 'Alle verlassen die Besprechung, und niemand wartet mehr auf Einlass.',

@@ -89,6 +89,7 @@ const en = {
   'mod.muteAll': 'Mute all',
   'mod.lock': 'Lock meeting',
   'mod.allowPlain': 'Allow participants without encryption',
+  'mod.e2eeRefused': '{name} could not join: their browser cannot encrypt end to end. You can allow participants without encryption.',
   'mod.end': 'End meeting for all',
   'mod.endTitle': 'End the meeting for everyone?',
   'mod.endText': 'Everyone leaves the meeting, and nobody waits any longer.',

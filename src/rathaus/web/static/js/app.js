@@ -244,6 +244,7 @@ class App {
     signaling.on('e2ee_state', (m) => {
       if (current()) this.meeting.setAllowPlain(this.meeting.e2eeRequired, m.allow_unencrypted);
     });
+    signaling.on('e2ee_refused', (m) => current() && this.announce(t('mod.e2eeRefused', { name: m.name }), true));
     signaling.on('muted', async () => {
       if (!current()) return;
       await local.setAudio(false);

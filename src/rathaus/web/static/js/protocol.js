@@ -41,6 +41,7 @@
  * @typedef {{type: 'meeting_updated', locked: boolean}} MeetingUpdatedMessage
  * @typedef {{type: 'key_envelope', from: string, envelope: string}} KeyEnvelopeMessage
  * @typedef {{type: 'key_request', from: string}} KeyRequestMessage
+ * @typedef {{type: 'e2ee_refused', name: string}} E2eeRefusedMessage
  * @typedef {{type: 'e2ee_state'} & E2eeState} E2eeStateMessage
  */
 
@@ -50,7 +51,7 @@
  *   TalkingMessage | MediaUnavailableMessage | MediaRestoredMessage | ErrorMessage | PongMessage |
  *   ByeMessage | LobbyMessage | KnockMessage | KnockEndedMessage | LobbyListMessage |
  *   ModerationMessage | ModeratedMessage | MeetingUpdatedMessage | KeyEnvelopeMessage |
- *   KeyRequestMessage | E2eeStateMessage} ServerMessage
+ *   KeyRequestMessage | E2eeStateMessage | E2eeRefusedMessage} ServerMessage
  */
 
 /** @typedef {ServerMessage['type']} ServerMessageType */
@@ -333,6 +334,8 @@ export function parseServerMessage(text) {
       return { type: 'key_envelope', from: data.from, envelope: data.envelope };
     case 'key_request':
       return isString(data.from) ? { type: 'key_request', from: data.from } : null;
+    case 'e2ee_refused':
+      return isString(data.name) ? { type: 'e2ee_refused', name: data.name } : null;
     case 'e2ee_state':
       return { type: 'e2ee_state', ...parseE2eeState(data) };
     case 'meeting_updated':
