@@ -303,6 +303,7 @@ export class MeetingEncryption {
   stopKeyring() {
     const keyring = this.keyring;
     this.keyring = null;
+    if (keyring) this.transforms?.forgetSenderKeys().catch(() => undefined);
     this.participants.clear();
     this.watched.clear();
     this.keyRequested.clear();

@@ -149,6 +149,14 @@ export class E2eeTransforms {
   }
 
   /**
+   * Forgets own keys (a participation ended): senders drop frames until the next setSenderKey.
+   * @returns {Promise<void>}
+   */
+  forgetSenderKeys() {
+    return this.#request({type: 'forget-sender'});
+  }
+
+  /**
    * A remote sender's key (added, or replacing the key of that KID).
    * @param {CipherSuite} suite
    * @param {bigint} kid

@@ -23,6 +23,8 @@
 //   {type: 'sender-key', suite, kid, key}    own key to encrypt with from now on (HKDF CryptoKey)
 //   {type: 'receiver-key', suite, kid, key}  a remote sender's key (added, or replaced for the KID)
 //   {type: 'remove-key', kid}                forget a remote sender's key
+//   {type: 'forget-sender'}                  forget own keys (the participation ended): senders
+//                                            drop frames until the next sender-key
 //   {type: 'plain', allowed}                 plain mode on or off (see above)
 //   {type: 'key-frame', transform}           a receiver asks its sender for a keyframe (stall watch)
 //   {type: 'stats', id}                      answered with {type: 'stats', id, ...Stats}
@@ -360,6 +362,12 @@ function removeKey(message) {
   receiverKids.delete(kid);
 }
 
+/** The participation's own keys are gone with it; a next one gets keys of its own. */
+function forgetSender() {
+  sender = null;
+  senderContexts.clear();
+}
+
 /**
  * @param {InMessage} message
  */
@@ -428,6 +436,9 @@ scope.onmessage = (/** @type {MessageEvent} */ event) => {
       break;
     case 'remove-key':
       serial(message.id, () => removeKey(message));
+      break;
+    case 'forget-sender':
+      serial(message.id, forgetSender);
       break;
     case 'plain':
       serial(message.id, () => setPlain(message));
