@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import OpenPage, page_opener, poll
 from tests.e2e.test_accessibility import violations
-from tests.e2e.test_meeting_in_browser import video_is_playing
+from tests.e2e.test_meeting_in_browser import audio_is_heard, video_is_playing
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 
 WAIT = 20_000  # ms
@@ -128,8 +128,11 @@ async def test_two_people_in_an_encrypted_meeting(open_e2ee_page: OpenPage) -> N
     await expect(ben.locator("#status")).to_have_text("Ende-zu-Ende-verschlüsselt")
     await video_is_playing(anna, "Ben")
     await video_is_playing(ben, "Anna")
+    await audio_is_heard(anna, "Ben")  # the fake microphone's beeps, decrypted
+    await audio_is_heard(ben, "Anna")
     for page in (anna, ben):
         state = await decrypting(page, 1)
+        assert received(state["stats"], "audio") > 0
         assert state["on"] and state["encrypted"]
         assert not state["stats"]["dropped"].get("auth"), state["stats"]["dropped"]
         assert state["stats"]["encrypted"] > 0
@@ -179,3 +182,20 @@ async def test_three_then_one_leaves(open_e2ee_page: OpenPage) -> None:
     await video_is_playing(ben, "Anna")
     assert received((await e2ee(anna))["stats"], "video") > before["Anna"]
     assert received((await e2ee(ben))["stats"], "video") > before["Ben"]
+
+
+async def test_a_shared_screen_is_encrypted_too(open_e2ee_page: OpenPage) -> None:
+    name = room()
+    anna = await join(open_e2ee_page, name, "Anna")
+    ben = await join(open_e2ee_page, name, "Ben")
+    await decrypting(ben, 1)
+    await anna.get_by_role("button", name="Share screen", exact=True).click()
+    await video_is_playing(ben, "Screen of Anna")
+    # Ben decrypts two video tracks of Anna's now: her camera and her screen.
+    await decrypting(ben, 2)
+    senders = [
+        t
+        for t in (await e2ee(anna))["stats"]["transforms"].values()
+        if t["role"] == "sender" and t["kind"] == "video" and t["frames"] > 0
+    ]
+    assert len(senders) == 2, senders
