@@ -13,6 +13,7 @@ in the test's event loop keeps serving meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import os
 import platform
@@ -251,17 +252,17 @@ async def launch_firefox(base_url: str, proxy_port: int, log: Path) -> FirefoxPa
     return FirefoxPage(await asyncio.to_thread(start), base_url)
 
 
-@pytest.fixture(name="firefox")
-async def firefox_fixture(
-    server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@contextlib.asynccontextmanager
+async def firefox_on(
+    server: RunningServer, log: Path, *, console_errors_with: str | None = None
 ) -> AsyncIterator[FirefoxPage]:
-    """A Firefox window on the Rathaus under test; fails if Firefox asked for any other host."""
+    """A Firefox window on ``server``; on leaving, fails if Firefox asked for any other host, if
+    the page threw, or (if asked) if it logged a console error containing ``console_errors_with``.
+    Set ``SE_OFFLINE`` first (the fixtures do)."""
     if shutil.which(FIREFOX) is None:
         pytest.fail("Debian's firefox-esr is needed: make test installs it", pytrace=False)
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager, should anything call it
     proxy = RecordingProxy()
     port = await proxy.start()
-    log = tmp_path / "geckodriver.log"
     page = await launch_firefox(server.http, port, log)
     try:
         yield page
@@ -269,10 +270,24 @@ async def firefox_fixture(
         await asyncio.to_thread(page.driver.quit)
         await proxy.close()
     assert not proxy.requests, f"Firefox requested non-loopback addresses: {proxy.requests}"
-    # Firefox writes uncaught errors and rejections of the page to its stdout, the log.
-    page_errors = [
-        line
-        for line in log.read_text(errors="replace").splitlines()
-        if line.startswith(f"JavaScript error: {server.http}/")
-    ]
+    # Firefox writes uncaught errors and rejections of the page, and its console, to its stdout.
+    lines = (await asyncio.to_thread(log.read_text, errors="replace")).splitlines()
+    page_errors = [line for line in lines if line.startswith(f"JavaScript error: {server.http}/")]
     assert not page_errors, page_errors
+    if console_errors_with:
+        console_errors = [
+            line
+            for line in lines
+            if line.startswith("console.error:") and console_errors_with in line
+        ]
+        assert not console_errors, console_errors
+
+
+@pytest.fixture(name="firefox")
+async def firefox_fixture(
+    server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[FirefoxPage]:
+    """A Firefox window on the Rathaus under test; fails if Firefox asked for any other host."""
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager, should anything call it
+    async with firefox_on(server, tmp_path / "geckodriver.log") as page:
+        yield page
