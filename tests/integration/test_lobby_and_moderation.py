@@ -97,7 +97,8 @@ async def test_a_waiting_guest_gets_nothing_until_admitted(server: RunningServer
         assert (await olga.expect("moderation"))["action"] == "admit"
         entries = await server.app.state.audit.recent(room=slug)
         assert [(e.action, e.actor.startswith("Olga"), e.target) for e in entries] == [
-            ("admit", True, "Gast (guest)")
+            ("admit", True, "Gast (guest)"),
+            ("room_lobby_on", True, None),  # the owner's setting, by `owned_room`
         ]
         await mia.close()
     finally:

@@ -38,10 +38,10 @@ def _rooms(request: Request) -> RoomService:
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_room(body: CreateRoom, request: Request) -> RoomOut:
     """Members create rooms and own them; without accounts (embedded default) anyone may."""
-    owner_id = None
-    if await accounts(request).accounts_configured():
-        owner_id = (await require_member(request)).user.id
-    return RoomOut.of(await _rooms(request).create(body.name, body.slug, owner_id))
+    if not await accounts(request).accounts_configured():
+        return RoomOut.of(await _rooms(request).create(body.name, body.slug))
+    owner = (await require_member(request)).user
+    return RoomOut.of(await _rooms(request).create(body.name, body.slug, owner.id, by=owner))
 
 
 @router.get("/{slug}")
@@ -126,8 +126,8 @@ class GuestLinkOut(BaseModel):
 async def create_guest_link(slug: str, body: GuestLinkIn, request: Request) -> GuestLinkOut:
     """A link that lets guests into a members-only room until it expires."""
     signed_in = await require_member(request)
-    rooms = _rooms(request)
-    await rooms.require_manager(await rooms.get(slug), signed_in.user)
     invites: Invites = request.app.state.invites
-    token, expires = invites.create(slug, body.valid_hours)
+    token, expires = await _rooms(request).create_guest_link(
+        slug, signed_in.user, invites, body.valid_hours
+    )
     return GuestLinkOut(url=f"/r/{slug}?{urlencode({'invite': token})}", expires_at=expires)

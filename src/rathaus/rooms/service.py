@@ -1,18 +1,21 @@
 """The rules for rooms: names, link names, ad-hoc creation, access and encryption settings,
-and room roles."""
+and room roles. Every change of who may enter, and how, goes to the audit log."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from rathaus import audit
 from rathaus.accounts.passwords import hash_password, verify_password
 from rathaus.accounts.service import User
 from rathaus.db.models import RoomRow
 from rathaus.errors import BadMessage, ClientError, Conflict, UnknownRoom
 from rathaus.rooms import store
+from rathaus.rooms.invites import Invites
 from rathaus.rooms.slug import is_valid_slug, slugify
 
 MAX_NAME = 200
@@ -56,6 +59,18 @@ async def _no_accounts() -> bool:
     return False
 
 
+def _label(user: User, capacity: str) -> str:
+    """Who, for the audit log, in the form the meetings use: name (role, user id)."""
+    return f"{user.display_name} ({capacity}, user {user.id})"
+
+
+def _switch(setting: str, old: bool, new: bool | None) -> str | None:
+    """The audit action for a switch that really changes (``room_lobby_on``), else None."""
+    if new is None or new == old:
+        return None
+    return f"room_{setting}_{'on' if new else 'off'}"
+
+
 class RoomService:
     def __init__(
         self,
@@ -74,7 +89,15 @@ class RoomService:
             return self._adhoc
         return not await self._accounts_configured()
 
-    async def create(self, name: str, slug: str | None = None, owner_id: int | None = None) -> Room:
+    async def create(
+        self,
+        name: str,
+        slug: str | None = None,
+        owner_id: int | None = None,
+        *,
+        by: User | None = None,
+    ) -> Room:
+        """A new room; made ``by`` a signed-in member, it is in the audit log."""
         name = " ".join(name.split())
         if not name or len(name) > MAX_NAME or not name.isprintable():
             raise BadMessage(f"a room name has 1 to {MAX_NAME} printable characters")
@@ -82,7 +105,11 @@ class RoomService:
         if not is_valid_slug(slug):
             raise BadMessage("a link name has 1 to 64 characters: a-z, 0-9 and inner hyphens")
         async with self._sessions.begin() as session:
-            return Room.of(await store.insert_room(session, slug, name, owner_id))
+            room = Room.of(await store.insert_room(session, slug, name, owner_id))
+            if by is not None:
+                capacity = "owner" if by.id == owner_id else by.role
+                audit.add(session, slug, _label(by, capacity), "room_created")
+            return room
 
     async def get(self, slug: str) -> Room:
         if not is_valid_slug(slug):
@@ -120,9 +147,14 @@ class RoomService:
         async with self._sessions() as session:
             return await store.role_of(session, room.id, user.id)
 
-    async def require_manager(self, room: Room, user: User) -> None:
-        if user.is_admin or await self.role_of(room, user) in ("owner", "co_owner"):
-            return
+    async def require_manager(self, room: Room, user: User) -> str:
+        """The capacity in which ``user`` may change the room: owner, co_owner or
+        administrator."""
+        role = await self.role_of(room, user)
+        if role in ("owner", "co_owner"):
+            return role
+        if user.is_admin:
+            return "administrator"
         raise NotAllowed("only the room's owners may change it")
 
     async def update(
@@ -136,35 +168,83 @@ class RoomService:
         e2ee: bool | None = None,
     ) -> Room:
         """Change access settings; ``password=""`` removes the room password. ``e2ee`` applies
-        from the room's next meeting on (see `Meeting.e2ee_required`)."""
+        from the room's next meeting on (see `Meeting.e2ee_required`). Each setting that really
+        changes is an entry of its own in the audit log."""
         room = await self.get(slug)
-        await self.require_manager(room, user)
+        actor = _label(user, await self.require_manager(room, user))
         if password is not None and len(password) > MAX_ROOM_PASSWORD:
             raise BadMessage(f"a room password has at most {MAX_ROOM_PASSWORD} characters")
-        new_hash = await hash_password(password) if password else None
+        # Hashing and checking take a while: done before the transaction, which then compares
+        # hashes only.
+        old_hash = await self._hash_if_same(room, password)
+        new_hash = await hash_password(password) if password and old_hash is None else None
         async with self._sessions.begin() as session:
             row = await store.get_room(session, slug)
             if row is None:
                 raise UnknownRoom("no such room")
+            actions = [
+                _switch("guests", row.guests_allowed, guests_allowed),
+                _switch("lobby", row.lobby, lobby),
+                _switch("e2ee", row.e2ee, e2ee),
+            ]
             if guests_allowed is not None:
                 row.guests_allowed = guests_allowed
             if lobby is not None:
                 row.lobby = lobby
-            if password is not None:
-                row.password_hash = new_hash
             if e2ee is not None:
                 row.e2ee = e2ee
+            if password == "" and row.password_hash is not None:
+                row.password_hash = None
+                actions.append("room_password_cleared")
+            elif password and (old_hash is None or row.password_hash != old_hash):
+                # (hashed here only if another request changed the password meanwhile)
+                row.password_hash = new_hash or await hash_password(password)
+                actions.append("room_password_set")
+            for action in actions:
+                if action is not None:
+                    audit.add(session, slug, actor, action)
             return Room.of(row)
 
+    async def _hash_if_same(self, room: Room, password: str | None) -> str | None:
+        """The room's password hash if ``password`` is the room's password already."""
+        if not password or not room.has_password:
+            return None
+        async with self._sessions() as session:
+            row = await store.get_room(session, room.slug)
+        if row is not None and await verify_password(row.password_hash, password):
+            return row.password_hash
+        return None
+
     async def set_role(self, slug: str, user: User, member: User, role: str | None) -> None:
+        """Give ``member`` a room role, or with ``None`` take it; audited when it changes."""
         if role is not None and role not in ROOM_ROLES:
             raise BadMessage(f"a room role is one of {', '.join(ROOM_ROLES)}")
         room = await self.get(slug)
-        await self.require_manager(room, user)
+        actor = _label(user, await self.require_manager(room, user))
         if member.id == room.owner_id:
             raise BadMessage("the owner's role cannot be changed")
         async with self._sessions.begin() as session:
+            old = await store.role_of(session, room.id, member.id)
+            if old == role:
+                return
             await store.set_role(session, room.id, member.id, role)
+            if old is not None:
+                audit.add(session, slug, actor, "room_role_revoked", _label(member, old))
+            if role is not None:
+                audit.add(session, slug, actor, "room_role_granted", _label(member, role))
+
+    async def create_guest_link(
+        self, slug: str, user: User, invites: Invites, hours: float
+    ) -> tuple[str, int]:
+        """A guest link's token and expiry (unix time), by one who may change the room. The audit
+        log has its expiry, never its token: the token is the key to the room."""
+        room = await self.get(slug)
+        actor = _label(user, await self.require_manager(room, user))
+        token, expires = invites.create(slug, hours)
+        until = datetime.fromtimestamp(expires, UTC).strftime("until %Y-%m-%d %H:%M UTC")
+        async with self._sessions.begin() as session:
+            audit.add(session, slug, actor, "room_guest_link_created", until)
+        return token, expires
 
     async def check_password(self, room: Room, password: str | None) -> bool:
         if not room.has_password:
