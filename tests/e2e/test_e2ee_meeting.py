@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +43,26 @@ def room() -> str:
     return f"e-{uuid.uuid4().hex[:10]}"
 
 
+async def install_clock(page: Page) -> None:
+    """Playwright's clock: it runs at real pace until a test moves it on."""
+    await page.clock.install()
+
+
 LABELS = {
     "en": ("Your name", "Join meeting", "Leave meeting"),
     "de": ("Ihr Name", "Besprechung beitreten", "Besprechung verlassen"),
 }
 
 
-async def join(open_page: OpenPage, room_name: str, name: str, lang: str = "en") -> Page:
+async def join(
+    open_page: OpenPage,
+    room_name: str,
+    name: str,
+    lang: str = "en",
+    before: Callable[[Page], Awaitable[None]] | None = None,
+) -> Page:
     your_name, join_meeting, leave_meeting = LABELS[lang]
-    page = await open_page(f"/r/{room_name}?lang={lang}")
+    page = await open_page(f"/r/{room_name}?lang={lang}", before=before)
     await page.get_by_role("textbox", name=your_name).fill(name)
     await page.get_by_role("button", name=join_meeting).click()
     await expect(page.get_by_role("button", name=leave_meeting)).to_be_visible(timeout=WAIT)
@@ -199,3 +210,21 @@ async def test_a_shared_screen_is_encrypted_too(open_e2ee_page: OpenPage) -> Non
         if t["role"] == "sender" and t["kind"] == "video" and t["frames"] > 0
     ]
     assert len(senders) == 2, senders
+
+
+async def test_keys_rotate_every_fifteen_minutes(open_e2ee_page: OpenPage) -> None:
+    name = room()
+    anna = await join(open_e2ee_page, name, "Anna", before=install_clock)
+    ben = await join(open_e2ee_page, name, "Ben")
+    await decrypting(ben, 1)
+    kid = (await e2ee(anna))["stats"]["senderKid"]
+    # Anna's page lives 15 minutes on (timers only; the media keeps its real pace).
+    await anna.clock.fast_forward("15:01")
+    await anna.clock.fast_forward(2000)  # the new key's activation delay
+    await wait_e2ee(anna, "a rotated key", lambda s: s["stats"]["senderKid"] not in (None, kid))
+    new_kid = (await e2ee(anna))["stats"]["senderKid"]
+    await wait_e2ee(ben, "Anna's new key", lambda s: new_kid in s["stats"]["receiverKids"])
+    before = received((await e2ee(ben))["stats"], "video")
+    await asyncio.sleep(2)
+    assert received((await e2ee(ben))["stats"], "video") > before
+    await video_is_playing(ben, "Anna")
