@@ -89,26 +89,26 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
                     meeting.barred_users.add(target.user_id)
                 if target.guest_key is not None:
                     meeting.barred_guests.add(target.guest_key)
-            _shown(meeting, "remove", actor, target)
             await meeting.audit("remove_and_bar" if bar else "remove", actor, target)
+            _shown(meeting, "remove", actor, target)
             await meeting.leave(target, "removed")
             return
         case p.Lock(locked=locked):
             meeting.locked = locked
             meeting._broadcast(p.encode("meeting_updated", locked=locked))
-            _shown(meeting, "lock" if locked else "unlock", actor, None)
             await meeting.audit("lock" if locked else "unlock", actor, None)
+            _shown(meeting, "lock" if locked else "unlock", actor, None)
             return
         case p.AllowUnencrypted(allowed=allowed):
             action = "allow_unencrypted" if allowed else "disallow_unencrypted"
             meeting.allow_unencrypted = allowed
             meeting._show_e2ee()
-            _shown(meeting, action, actor, None)
             await meeting.audit(action, actor, None)
+            _shown(meeting, action, actor, None)
             return
         case p.End():
-            _shown(meeting, "end", actor, None)
             await meeting.audit("end", actor, None)
+            _shown(meeting, "end", actor, None)
             await meeting.close("ended")
             return
         case p.Promote(id=pid):
@@ -118,5 +118,6 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
             target.send(
                 p.encode("lobby_list", waiting=[w.info() for w in meeting.waiting.values()])
             )
-    _shown(meeting, message.type, actor, target)
+    # Logged before it is shown: whoever sees it can find it in the audit log.
     await meeting.audit(message.type, actor, target)
+    _shown(meeting, message.type, actor, target)
