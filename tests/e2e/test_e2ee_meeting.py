@@ -6,37 +6,17 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import OpenPage, page_opener, poll
+from tests.e2e.conftest import OpenPage, poll
 from tests.e2e.test_accessibility import violations
 from tests.e2e.test_meeting_in_browser import audio_is_heard, video_is_playing
-from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 
 WAIT = 20_000  # ms
-
-
-@pytest.fixture
-async def e2ee_server(server: RunningServer, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = server_settings(
-        tmp_path,
-        janus=shared_janus(server),
-        meeting={"e2ee_required": True, "adhoc_rooms": True, "join_attempts_per_minute": 100_000},
-    )
-    async with running_server(settings) as running:
-        yield running
-
-
-@pytest.fixture
-async def open_e2ee_page(browser: Browser, e2ee_server: RunningServer) -> AsyncIterator[OpenPage]:
-    """``open_page`` of conftest.py, on the E2EE server; E2EE errors in the console fail."""
-    async with page_opener(browser, e2ee_server, console_errors_with="e2ee") as open_:
-        yield open_
 
 
 def room() -> str:

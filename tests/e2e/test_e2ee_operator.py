@@ -48,15 +48,6 @@ async def camera_browser(tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
         await browser.close()
 
 
-@pytest.fixture
-async def e2ee_server(server: RunningServer, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    settings = server_settings(
-        tmp_path, janus=shared_janus(server), meeting={"e2ee_required": True}
-    )
-    async with running_server(settings) as running:
-        yield running
-
-
 async def publishing_camera(page: Page) -> str:
     """The participant id, once the camera is published (Janus knows the feed)."""
     state = await poll(

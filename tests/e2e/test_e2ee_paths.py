@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, WebSocket, WebSocketRoute, expect
 
-from tests.e2e import test_e2ee_meeting
 from tests.e2e.accounts import OwnedRoom, forget_accounts, owned_room, sign_in
 from tests.e2e.conftest import OpenPage, poll
 from tests.e2e.test_e2ee_meeting import (
@@ -27,10 +26,6 @@ from tests.e2e.test_e2ee_meeting import (
     wait_e2ee,
 )
 from tests.support.server import RunningServer
-
-# The E2EE server of test_e2ee_meeting.py (meeting.e2ee_required), a server of its own per test.
-e2ee_server = test_e2ee_meeting.e2ee_server
-open_e2ee_page = test_e2ee_meeting.open_e2ee_page
 
 FRAMES = 20  # decrypted video frames that count as "decrypting" (the fake camera sends 30/s)
 
