@@ -156,7 +156,12 @@ class Server:
 @contextlib.asynccontextmanager
 async def rathaus_process(data_dir: Path) -> AsyncIterator[Server]:
     port = free_port()
-    env = {**os.environ, "RATHAUS_JANUS_ICE_ENFORCE_LIST": MEDIA_IFACE}
+    env = {
+        **os.environ,
+        "RATHAUS_JANUS_ICE_ENFORCE_LIST": MEDIA_IFACE,
+        # aiortc bots cannot encrypt end to end (bench/e2ee.py measures what encryption costs)
+        "RATHAUS_MEETING_E2EE_REQUIRED": "false",
+    }
     log = (data_dir / "rathaus.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
         str(RATHAUS),

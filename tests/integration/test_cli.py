@@ -17,6 +17,7 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 from rathaus.media.janus.supervisor import free_port
+from tests.support.devices import TestDevice
 from tests.support.network import MEDIA_IFACE, require_test_network
 from tests.support.slapd import Slapd
 
@@ -252,8 +253,11 @@ def test_serve_runs_and_stops_cleanly(
     janus = janus_processes(data)
     assert len(janus) == 1, "serve should run exactly one managed Janus"
     with ws_connect(f"ws://127.0.0.1:{port}/ws/rooms/team") as ws:
-        ws.send(json.dumps({"type": "join", "name": "Logged Nowhere"}))
-        assert json.loads(ws.recv())["type"] == "welcome"
+        # Meetings are end-to-end encrypted by default: only a device that can encrypt gets in.
+        device = TestDevice.new().public()
+        ws.send(json.dumps({"type": "join", "name": "Logged Nowhere", "device": device}))
+        welcome = json.loads(ws.recv())
+        assert (welcome["type"], welcome["e2ee_required"]) == ("welcome", True)
 
     proc.send_signal(sig)
     returncode = proc.wait(timeout=15)
