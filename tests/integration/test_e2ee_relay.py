@@ -105,7 +105,7 @@ async def test_an_envelope_reaches_its_recipient_only_and_unchanged(plain: Runni
     try:
         anna_id = (await anna.join(device=TestDevice.new().public()))["self"]["id"]
         ben_id = (await ben.join(device=TestDevice.new().public()))["self"]["id"]
-        await carl.join(device=TestDevice.new().public())
+        carl_id = (await carl.join(device=TestDevice.new().public()))["self"]["id"]
         envelope = an_envelope(4096)  # the largest allowed
         await anna.send({"type": "key_envelope", "to": ben_id, "envelope": envelope})
         got = await ben.expect("key_envelope")
@@ -116,6 +116,13 @@ async def test_an_envelope_reaches_its_recipient_only_and_unchanged(plain: Runni
         await anna.send({"type": "key_envelope", "to": "0123456789abcdef", "envelope": envelope})
         error = await anna.expect("error")
         assert (error["code"], error["ref"]) == ("unknown_participant", "key_envelope")
+
+        # Several at once: each recipient gets its own, as if sent alone.
+        to_ben, to_carl = an_envelope(), an_envelope()
+        batch = [{"to": ben_id, "envelope": to_ben}, {"to": carl_id, "envelope": to_carl}]
+        await anna.send({"type": "key_envelopes", "envelopes": batch})
+        assert (await ben.expect("key_envelope"))["envelope"] == to_ben
+        assert (await carl.expect("key_envelope"))["envelope"] == to_carl
     finally:
         await close_all(anna, ben, carl)
 

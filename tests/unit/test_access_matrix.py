@@ -36,6 +36,7 @@ ALL_ACTIONS = sorted(
         "join",
         "key_envelope",
         "key_request",
+        "key_envelopes",
     }
 )
 MODERATOR_ONLY = {

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -133,6 +134,46 @@ async def test_envelopes_per_sender_are_limited() -> None:
     await refused("rate_limited", meeting.handle(anna, key_envelope(ben.id)))
     await asyncio.sleep(0.1)  # 20 per second come back
     await meeting.handle(anna, key_envelope(ben.id))
+
+
+def key_envelopes(*to: str) -> p.KeyEnvelopes:
+    return p.KeyEnvelopes.model_validate(
+        {"type": "key_envelopes", "envelopes": [{"to": t, "envelope": ENVELOPE} for t in to]}
+    )
+
+
+async def test_a_rotation_in_a_large_meeting_goes_out_in_batches() -> None:
+    """150 people: every one of them gets Anna's new key, from two messages of hers, twice over
+    (two leaves in a row), within the sender's budget."""
+    meeting, _ = make_meeting(max_participants=200)
+    anna = await meeting.join(FakePeer(), encrypting("Anna"))
+    peers = [FakePeer() for _ in range(149)]
+    ids = [(await meeting.join(peer, encrypting(f"P{i}"))).id for i, peer in enumerate(peers)]
+    for _ in range(2):
+        await meeting.handle(anna, key_envelopes(*ids[:100]))
+        await meeting.handle(anna, key_envelopes(*ids[100:]))
+    for peer in peers:
+        got = [f for f in peer.frames if f["type"] == "key_envelope"]
+        assert got == [{"type": "key_envelope", "from": anna.id, "envelope": ENVELOPE}] * 2
+
+
+async def test_a_batch_reaches_those_present_and_names_the_missing() -> None:
+    meeting, _ = make_meeting()
+    anna = await meeting.join(FakePeer(), encrypting("Anna"))
+    ben_peer = FakePeer()
+    ben = await meeting.join(ben_peer, encrypting("Ben"))
+    with pytest.raises(ClientError, match="2 of 3 recipients") as caught:
+        await meeting.handle(anna, key_envelopes(ben.id, "0123abcd", anna.id))
+    assert caught.value.code == "unknown_participant"
+    assert ben_peer.last("key_envelope")["from"] == anna.id
+
+
+@pytest.mark.parametrize("count", [0, p.MAX_ENVELOPES_PER_MESSAGE + 1])
+def test_a_batch_has_one_to_a_hundred_envelopes(count: int) -> None:
+    frame = {"type": "key_envelopes", "envelopes": [{"to": "ab", "envelope": ENVELOPE}] * count}
+    with pytest.raises(ClientError) as caught:
+        p.parse_client_message(json.dumps(frame))
+    assert caught.value.code == "bad_message"
 
 
 async def test_the_meeting_is_encrypted_while_everyone_encrypts() -> None:

@@ -16,7 +16,9 @@ from rathaus.meetings import protocol as p
 from rathaus.meetings.participant import Participant, ParticipantState
 from rathaus.meetings.ratelimit import TokenBucket
 
-ENVELOPES_PER_SECOND = 20.0
+# A sender's budget: every participant's key to everyone, twice at once (a leave makes everybody
+# rotate), and once every ROTATIONS_EVERY seconds on end; never less than the small meeting's.
+MIN_ENVELOPES_PER_SECOND, MIN_BURST, ROTATIONS_EVERY = 20.0, 100.0, 10.0
 HELD_PER_SENDER = 2  # envelopes kept for a detached recipient, per sender (the newest ones)
 
 
@@ -39,13 +41,14 @@ class KeyRelay:
     """Forwards envelopes within one meeting, and keeps the newest ones for a recipient whose
     connection dropped until it resumes (or leaves)."""
 
-    def __init__(self, burst: float) -> None:
-        self._burst = burst
+    def __init__(self, max_participants: int) -> None:
+        self._rate = max(MIN_ENVELOPES_PER_SECOND, max_participants / ROTATIONS_EVERY)
+        self._burst = max(MIN_BURST, 2.0 * max_participants)
         self._buckets: dict[str, TokenBucket] = {}
         self._held: dict[str, dict[str, deque[str]]] = {}  # recipient → sender → frames
 
     def forward(self, sender: Participant, recipient: Participant, envelope: str) -> None:
-        bucket = self._buckets.setdefault(sender.id, TokenBucket(ENVELOPES_PER_SECOND, self._burst))
+        bucket = self._buckets.setdefault(sender.id, TokenBucket(self._rate, self._burst))
         if not bucket.take():
             raise RateLimited("too many key envelopes; slow down")
         frame = p.encode("key_envelope", **{"from": sender.id, "envelope": envelope})
@@ -58,7 +61,7 @@ class KeyRelay:
     def request(self, sender: Participant, recipient: Participant) -> None:
         """A key request, from the same budget as envelopes. Not held for a detached recipient:
         the requester asks again if its frames still do not decrypt."""
-        bucket = self._buckets.setdefault(sender.id, TokenBucket(ENVELOPES_PER_SECOND, self._burst))
+        bucket = self._buckets.setdefault(sender.id, TokenBucket(self._rate, self._burst))
         if not bucket.take():
             raise RateLimited("too many key requests; slow down")
         if recipient.state is not ParticipantState.DETACHED:

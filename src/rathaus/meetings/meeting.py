@@ -82,7 +82,7 @@ class Meeting:
         self.e2ee_required = e2ee_required(settings.e2ee_required, room.e2ee)
         self.allow_unencrypted = False
         self._e2ee_shown = self.e2ee_state()
-        self.keys = KeyRelay(burst=max(100, settings.max_participants))
+        self.keys = KeyRelay(settings.max_participants)
 
     # --- entering: the door, the lobby, resuming -------------------------------------------------
 
@@ -343,6 +343,13 @@ class Meeting:
                 # request created on Janus must go too.
                 await self.media.remove_participant(participant.id)
 
+    def _key_recipient(self, sender: Participant, to: str) -> Participant:
+        """Keys go to another admitted participant only (nobody in the lobby, not oneself)."""
+        recipient = self.participants.get(to)
+        if recipient is None or recipient is sender:
+            raise UnknownParticipant("no such participant in the meeting")
+        return recipient
+
     async def _dispatch(self, participant: Participant, message: p.ClientMessage) -> None:
         pid = participant.id
         match message:
@@ -353,15 +360,22 @@ class Meeting:
             case p.Leave():
                 await self.leave(participant)
             case p.KeyEnvelope(to=to, envelope=envelope):
-                recipient = self.participants.get(to)
-                if recipient is None or recipient is participant:
-                    raise UnknownParticipant("no such participant in the meeting")
-                self.keys.forward(participant, recipient, envelope)
+                self.keys.forward(participant, self._key_recipient(participant, to), envelope)
+            case p.KeyEnvelopes(envelopes=batch):
+                missing = 0
+                for item in batch:
+                    try:
+                        recipient = self._key_recipient(participant, item.to)
+                    except UnknownParticipant:
+                        missing += 1  # left meanwhile: the others still get theirs
+                        continue
+                    self.keys.forward(participant, recipient, item.envelope)
+                if missing:
+                    raise UnknownParticipant(
+                        f"{missing} of {len(batch)} recipients are not in the meeting"
+                    )
             case p.KeyRequest(to=to):
-                recipient = self.participants.get(to)
-                if recipient is None or recipient is participant:
-                    raise UnknownParticipant("no such participant in the meeting")
-                self.keys.request(participant, recipient)
+                self.keys.request(participant, self._key_recipient(participant, to))
             case p.MediaState(audio=audio, video=video):
                 await self._set_media_state(participant, audio, video)
             case p.Publish(kind=kind, sdp=sdp, restart=restart):

@@ -180,6 +180,23 @@ class KeyEnvelope(_Message):
     envelope: Annotated[str, BeforeValidator(_envelope)]
 
 
+# Envelopes in one `key_envelopes` message: a rotation in a large meeting goes out in a few
+# messages rather than one per participant (each still within the socket's frame size).
+MAX_ENVELOPES_PER_MESSAGE = 100
+
+
+class EnvelopeTo(_Message):
+    to: ParticipantId
+    envelope: Annotated[str, BeforeValidator(_envelope)]
+
+
+class KeyEnvelopes(_Message):
+    """Several envelopes at once, each relayed like a `key_envelope` of its own."""
+
+    type: Literal["key_envelopes"]
+    envelopes: list[EnvelopeTo] = Field(min_length=1, max_length=MAX_ENVELOPES_PER_MESSAGE)
+
+
 class KeyRequest(_Message):
     """Asks `to` to send its current media key again: this browser's frames from `to` stopped
     decrypting (a lost or late envelope)."""
@@ -263,6 +280,7 @@ ClientMessage = Annotated[
     | Leave
     | Ping
     | KeyEnvelope
+    | KeyEnvelopes
     | KeyRequest
     | Admit
     | Deny

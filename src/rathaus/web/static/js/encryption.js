@@ -219,7 +219,7 @@ export class MeetingEncryption {
       const k = await keyring;
       if (this.keyring !== keyring || this.closed) return;
       const envelopes = await operation(k);
-      for (const { to, envelope } of envelopes) this.signaling.send(msg.keyEnvelope(to, envelope));
+      for (const message of msg.keyEnvelopes(envelopes)) this.signaling.send(message);
     }).catch((e) => {
       if (e instanceof EnvelopeError) {
         console.error(`rathaus: e2ee: ${what}: rejected (${e.code}): ${e.message}`);

@@ -68,6 +68,7 @@
  *   | {type: 'restart', feed: string}
  *   | {type: 'media', audio: boolean, video: boolean}
  *   | {type: 'key_envelope', to: string, envelope: string}
+ *   | {type: 'key_envelopes', envelopes: {to: string, envelope: string}[]}
  *   | {type: 'key_request', to: string}
  *   | {type: 'leave'}
  *   | {type: 'ping'}
@@ -94,6 +95,11 @@ export const SILENCE_TIMEOUT_MS = 10000;
 // ---------------------------------------------------------------------------------------------
 // Client → server constructors
 
+/** The server's limit of envelopes in one `key_envelopes`. */
+export const MAX_ENVELOPES_PER_MESSAGE = 100;
+/** Characters of envelopes (and ids) per `key_envelopes`: the socket takes frames up to 64 KiB. */
+const MAX_BATCH_CHARS = 32 * 1024;
+
 export const msg = Object.freeze({
   /**
    * `device` (the public keys) goes with a fresh join only: on a resume the server keeps the old one.
@@ -108,6 +114,31 @@ export const msg = Object.freeze({
   },
   /** @param {string} to @param {string} envelope @returns {ClientMessage} */
   keyEnvelope(to, envelope) { return { type: 'key_envelope', to, envelope }; },
+  /**
+   * Envelopes for several recipients: one `key_envelope`, or `key_envelopes` of at most
+   * MAX_ENVELOPES_PER_MESSAGE (and about 32 KB, well within the socket's frame limit) each.
+   * @param {{to: string, envelope: string}[]} envelopes @returns {ClientMessage[]}
+   */
+  keyEnvelopes(envelopes) {
+    if (envelopes.length === 1) return [msg.keyEnvelope(envelopes[0].to, envelopes[0].envelope)];
+    /** @type {ClientMessage[]} */
+    const messages = [];
+    /** @type {{to: string, envelope: string}[]} */
+    let batch = [];
+    let size = 0;
+    for (const { to, envelope } of envelopes) {
+      const itemSize = to.length + envelope.length + 32;
+      if (batch.length && (batch.length === MAX_ENVELOPES_PER_MESSAGE || size + itemSize > MAX_BATCH_CHARS)) {
+        messages.push({ type: 'key_envelopes', envelopes: batch });
+        batch = [];
+        size = 0;
+      }
+      batch.push({ to, envelope });
+      size += itemSize;
+    }
+    if (batch.length) messages.push({ type: 'key_envelopes', envelopes: batch });
+    return messages;
+  },
   /** @param {string} to @returns {ClientMessage} */
   keyRequest(to) { return { type: 'key_request', to }; },
   /** @param {FeedKind} kind @param {string} sdp @param {boolean} [restart] @returns {ClientMessage} */
