@@ -53,6 +53,7 @@ bench: $(VENV)/.test-installed
 	./scripts/in-test-network.sh $(BIN)/python bench/join.py
 	./scripts/in-test-network.sh $(BIN)/python bench/load.py
 	./scripts/in-test-network.sh $(BIN)/python bench/e2ee.py
+	./scripts/in-test-network.sh $(BIN)/python bench/keys.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
