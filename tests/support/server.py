@@ -68,6 +68,7 @@ async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
         log_level="warning",
         access_log=False,
         ws_max_size=65 * 1024,
+        ws_per_message_deflate=False,  # as `rathaus serve`
         ws_ping_interval=None,
         lifespan="on",
     )

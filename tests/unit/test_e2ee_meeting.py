@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import pytest
@@ -166,6 +167,21 @@ async def test_a_batch_reaches_those_present_and_names_the_missing() -> None:
         await meeting.handle(anna, key_envelopes(ben.id, "0123abcd", anna.id))
     assert caught.value.code == "unknown_participant"
     assert ben_peer.last("key_envelope")["from"] == anna.id
+
+
+async def test_a_batch_over_the_budget_says_how_much_of_it_went_out() -> None:
+    meeting, _ = make_meeting(max_participants=50)  # a burst of 100 envelopes
+    anna = await meeting.join(FakePeer(), encrypting("Anna"))
+    ben_peer = FakePeer()
+    ben = await meeting.join(ben_peer, encrypting("Ben"))
+    await meeting.handle(anna, key_envelopes(*[ben.id] * 60))
+    with pytest.raises(ClientError) as caught:
+        await meeting.handle(anna, key_envelopes(*[ben.id] * 60))
+    assert caught.value.code == "rate_limited"
+    relayed = re.match(r"(\d+) of 60 relayed", str(caught.value))
+    assert relayed is not None, caught.value
+    assert 40 <= int(relayed[1]) < 60  # 40 left of the burst (and what trickled in meanwhile)
+    assert ben_peer.types().count("key_envelope") == 60 + int(relayed[1])
 
 
 @pytest.mark.parametrize("count", [0, p.MAX_ENVELOPES_PER_MESSAGE + 1])

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from rathaus.config import MeetingSettings
 from rathaus.e2ee.relay import KeyRelay, encrypts, meeting_state
-from rathaus.errors import ClientError, InvalidState, MediaUnavailable
+from rathaus.errors import ClientError, InvalidState, MediaUnavailable, RateLimited
 from rathaus.meetings import protocol as p
 from rathaus.meetings.access import (
     MODERATOR_ACTIONS,
@@ -362,14 +362,18 @@ class Meeting:
             case p.KeyEnvelope(to=to, envelope=envelope):
                 self.keys.forward(participant, self._key_recipient(participant, to), envelope)
             case p.KeyEnvelopes(envelopes=batch):
-                missing = 0
+                missing = relayed = 0
                 for item in batch:
                     try:
                         recipient = self._key_recipient(participant, item.to)
                     except UnknownParticipant:
                         missing += 1  # left meanwhile: the others still get theirs
                         continue
-                    self.keys.forward(participant, recipient, item.envelope)
+                    try:
+                        self.keys.forward(participant, recipient, item.envelope)
+                    except RateLimited as exc:
+                        raise RateLimited(f"{relayed} of {len(batch)} relayed; {exc}") from None
+                    relayed += 1
                 if missing:
                     raise UnknownParticipant(
                         f"{missing} of {len(batch)} recipients are not in the meeting"
