@@ -32,8 +32,8 @@ Measured per rotation:
 - the server's CPU seconds (utime + stime of the ``rathaus serve`` process, /proc/<pid>/stat)
   over that wall time, and its RSS (VmRSS, sampled every 10 ms by a thread) before and at peak;
 - messages and bytes sent to Rathaus (batches) and relayed by it (``key_envelope`` frames), as
-  WebSocket payloads before permessage-deflate (negotiated as browsers do, unless
-  ``--no-compression``).
+  WebSocket payloads. The clients offer permessage-deflate as browsers do (unless
+  ``--no-compression``); Rathaus declines it, and the output shows what was negotiated.
 
 Caveat: the clients run in this process on the same 2-core machine as the server, in one event
 loop; ``clients_cpu_seconds`` shows how much of a core they took. Where it is close to the wall
@@ -50,22 +50,19 @@ import base64
 import contextlib
 import json
 import os
-import re
 import secrets
-import signal
 import statistics
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import MEDIA_IFACE, require_test_network
-from load import RATHAUS, Server, children, comm, cpu_seconds, free_port, rss_mib
+from _common import require_test_network
+from load import Server, cpu_seconds, rathaus_process, rss_mib
 from tests.support.devices import TestDevice
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -80,49 +77,16 @@ SETTLE = 0.5  # after the last rotation: late duplicates and errors still count
 # --- Rathaus, end-to-end encryption required ------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def rathaus_e2ee(data_dir: Path) -> AsyncIterator[Server]:
+def rathaus_e2ee(data_dir: Path) -> contextlib.AbstractAsyncContextManager[Server]:
     """``rathaus serve`` as bench/load.py runs it, but with E2EE required (the default) and joins
-    from one address not limited; bench/load.py's ``rathaus_process`` turns E2EE off."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "RATHAUS_JANUS_ICE_ENFORCE_LIST": MEDIA_IFACE,
-        "RATHAUS_MEETING_E2EE_REQUIRED": "true",
-        "RATHAUS_MEETING_JOIN_ATTEMPTS_PER_MINUTE": "100000",
-    }
-    log_path = data_dir / "rathaus.log"
-    log = log_path.open("wb")
-    proc = await asyncio.create_subprocess_exec(
-        str(RATHAUS),
-        "serve",
-        "--data-dir",
-        str(data_dir / "data"),
-        "--port",
-        str(port),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=log,
-        env=env,
-        cwd=data_dir,
+    from one address not limited."""
+    return rathaus_process(
+        data_dir,
+        {
+            "RATHAUS_MEETING_E2EE_REQUIRED": "true",
+            "RATHAUS_MEETING_JOIN_ATTEMPTS_PER_MINUTE": "100000",
+        },
     )
-    assert proc.stdout is not None
-    try:
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        if not re.search(rb"Rathaus is running at http://\S+:\d+/", line):
-            log.flush()
-            raise RuntimeError(f"rathaus did not start: {log_path.read_text()}")
-        janus = [c for c in children(proc.pid) if comm(c).startswith("janus")]
-        yield Server(proc.pid, port, janus[0] if janus else 0)
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        log.close()
 
 
 class RssSampler:

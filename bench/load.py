@@ -154,13 +154,18 @@ class Server:
 
 
 @contextlib.asynccontextmanager
-async def rathaus_process(data_dir: Path) -> AsyncIterator[Server]:
+async def rathaus_process(
+    data_dir: Path, settings: dict[str, str] | None = None
+) -> AsyncIterator[Server]:
+    """``rathaus serve`` with its managed Janus on the test network; ``settings`` are further
+    ``RATHAUS_*`` variables."""
     port = free_port()
     env = {
         **os.environ,
         "RATHAUS_JANUS_ICE_ENFORCE_LIST": MEDIA_IFACE,
         # aiortc bots cannot encrypt end to end (bench/e2ee.py measures what encryption costs)
         "RATHAUS_MEETING_E2EE_REQUIRED": "false",
+        **(settings or {}),
     }
     log = (data_dir / "rathaus.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
