@@ -55,13 +55,13 @@ class SmallTrack(VideoStreamTrack):
         self._picture = np.zeros((height, width, 3), dtype=np.uint8)
         self._picture[:, :] = rgb
         self._period = 1 / fps
-        self._start: float | None = None
+        self._began: float | None = None
         self._count = 0
 
     async def recv(self) -> VideoFrame:
-        if self._start is None:
-            self._start = time.monotonic()
-        wait = self._start + self._count * self._period - time.monotonic()
+        if self._began is None:
+            self._began = time.monotonic()
+        wait = self._began + self._count * self._period - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
         pts = int(self._count * self._period * 90000)

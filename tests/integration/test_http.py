@@ -1,5 +1,7 @@
 """The HTTP side: rooms API, pages, headers, against the running server."""
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
@@ -7,9 +9,9 @@ from tests.support.server import RunningServer
 
 
 @pytest.fixture
-async def http(server: RunningServer) -> httpx.AsyncClient:
+async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.http) as client:
-        yield client  # type: ignore[misc]
+        yield client
 
 
 async def test_create_and_read_a_room(http: httpx.AsyncClient) -> None:

@@ -31,8 +31,11 @@ MATRIX: dict[str, tuple[int, ...]] = {
 }
 
 
-def request_for(endpoint: str, slug: str, target: str) -> tuple[str, str, dict[str, object] | None]:
-    return {
+Request = tuple[str, str, dict[str, object] | None]
+
+
+def request_for(endpoint: str, slug: str, target: str) -> Request:
+    requests: dict[str, Request] = {
         "create room": ("POST", "/api/rooms", {"name": f"Raum {uuid.uuid4().hex[:8]}"}),
         "change room": ("PATCH", f"/api/rooms/{slug}", {"lobby": True}),
         "switch e2ee off": ("PATCH", f"/api/rooms/{slug}", {"e2ee": False}),
@@ -41,7 +44,8 @@ def request_for(endpoint: str, slug: str, target: str) -> tuple[str, str, dict[s
         "guest link": ("POST", f"/api/rooms/{slug}/guest-links", {"valid_hours": 1}),
         "read audit log": ("GET", "/api/audit", None),
         "who am I": ("GET", "/api/session", None),
-    }[endpoint]
+    }
+    return requests[endpoint]
 
 
 @pytest.fixture(scope="module")

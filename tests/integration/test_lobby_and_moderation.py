@@ -353,8 +353,9 @@ async def test_refused_or_waiting_visitors_leave_no_meeting_behind(server: Runni
 
 async def test_pages_of_other_sites_cannot_open_a_meeting_socket(server: RunningServer) -> None:
     from websockets.asyncio.client import connect
+    from websockets.typing import Origin
 
-    async with connect(f"{server.ws}/ws/rooms/team", origin="http://evil.test") as ws:
+    async with connect(f"{server.ws}/ws/rooms/team", origin=Origin("http://evil.test")) as ws:
         error = json.loads(await ws.recv())
         assert error["code"] == "forbidden"
         await ws.wait_closed()

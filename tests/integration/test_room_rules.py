@@ -116,7 +116,8 @@ async def test_owners_switch_end_to_end_encryption_off_for_their_room(
         assert again.status_code == 200 and again.json()["e2ee"] is True
 
         # Only a JSON boolean: no "false", 0 or "off" that might switch it off by accident.
-        for bad in ("false", "off", 0, 1, [], {}):
+        bad_values: list[object] = ["false", "off", 0, 1, [], {}]
+        for bad in bad_values:
             response = await as_owner.patch(f"/api/rooms/{slug}", json={"e2ee": bad})
             assert response.status_code == 422, (bad, response.text)
             (error,) = response.json()["detail"]

@@ -1,5 +1,6 @@
 """TURN: Rathaus hands out coturn REST API credentials, and media really flow through the relay."""
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from tests.support.server import running_server, server_settings
 pytestmark = pytest.mark.janus
 
 
-class _Nothing:
+class _Nothing(asyncio.DatagramProtocol):
     def connection_made(self, transport: object) -> None: ...
 
     def datagram_received(self, data: bytes, addr: object) -> None: ...

@@ -63,13 +63,13 @@ class ToneTrack(AudioStreamTrack):
         super().__init__()
         self._hz = hz
         self._sample = 0
-        self._start: float | None = None
+        self._began: float | None = None
 
     async def recv(self) -> av.AudioFrame:
         samples = 960
-        if self._start is None:
-            self._start = time.time()
-        wait = self._start + self._sample / 48000 - time.time()
+        if self._began is None:
+            self._began = time.time()
+        wait = self._began + self._sample / 48000 - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
         t = (np.arange(samples) + self._sample) / 48000
@@ -271,10 +271,10 @@ async def _consume(track: MediaStreamTrack, received: Received) -> None:
     with contextlib.suppress(Exception):
         while True:
             frame = await track.recv()
-            if track.kind == "video":
+            if isinstance(frame, av.VideoFrame):
                 received.video_frames += 1
                 received.last_rgb = frame.to_ndarray(format="rgb24")
-            else:
+            elif isinstance(frame, av.AudioFrame):
                 pcm = frame.to_ndarray().reshape(-1)
                 if frame.layout.name == "stereo":
                     pcm = pcm[::2]

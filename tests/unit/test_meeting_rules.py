@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -74,8 +74,9 @@ async def test_a_late_joiner_sees_everyone_and_everyone_sees_the_joiner() -> Non
     meeting, _ = make_meeting()
     anna_peer, ben_peer = FakePeer(), FakePeer()
     anna = await meeting.join(anna_peer, join("Anna"))
-    meeting.media.listener.feed_up(p.FeedInfo(id="11", participant=anna.id, kind="camera"))
-    meeting.media._feeds.append(p.FeedInfo(id="11", participant=anna.id, kind="camera"))
+    media = cast(FakeMedia, meeting.media)
+    media.listener.feed_up(p.FeedInfo(id="11", participant=anna.id, kind="camera"))
+    media._feeds.append(p.FeedInfo(id="11", participant=anna.id, kind="camera"))
     ben = await meeting.join(ben_peer, join("Ben"))
 
     welcome = ben_peer.last("welcome")
