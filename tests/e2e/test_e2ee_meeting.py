@@ -208,3 +208,24 @@ async def test_keys_rotate_every_fifteen_minutes(open_e2ee_page: OpenPage) -> No
     await asyncio.sleep(2)
     assert received((await e2ee(ben))["stats"], "video") > before
     await video_is_playing(ben, "Anna")
+
+
+def epoch(kid: str) -> int:
+    return int(kid) & 0xFFFF_FFFF
+
+
+async def test_leaves_at_once_make_one_rotation(open_e2ee_page: OpenPage) -> None:
+    """The end of a meeting: those who stay rotate once for all who left together, not once each
+    (in a meeting of 200, each rotation is 200 envelopes from every participant)."""
+    name = room()
+    pages = {n: await join(open_e2ee_page, name, n) for n in ("Anna", "Ben", "Carl")}
+    anna = pages["Anna"]
+    await decrypting(anna, 2)
+    kid = (await e2ee(anna))["stats"]["senderKid"]
+    await asyncio.gather(
+        *(pages[n].get_by_role("button", name="Leave meeting").click() for n in ("Ben", "Carl"))
+    )
+    await wait_e2ee(anna, "a new key", lambda s: s["stats"]["senderKid"] != kid)
+    await asyncio.sleep(2)  # a second rotation would have come by now
+    assert epoch((await e2ee(anna))["stats"]["senderKid"]) == epoch(kid) + 1
+    assert (await e2ee(anna))["stats"]["receiverKids"] == []

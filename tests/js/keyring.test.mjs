@@ -299,3 +299,38 @@ test('close: timers cancelled, keys removed, further use refused', async () => {
   await assert.rejects(a.keyring.accept('p-b', 'x'), /closed/);
   assert.throws(() => a.keyring.sender, /closed/);
 });
+
+test('leaves in a burst: keys dropped at each, one rotation for all of them', async () => {
+  const {timers, a, b, c, byId} = await meeting();
+  const d = await participant('p-d', timers);
+  byId['p-d'] = d;
+  await d.keyring.envelopesFor([a.asPeer]); // D learns A from its welcome
+  await deliver('p-a', await a.keyring.onJoin(d.asPeer), byId);
+  const cKid = c.keyring.kid;
+
+  assert.deepEqual(await a.keyring.onLeave('p-c', {coalesce: true}), []);
+  assert.equal(a.receiver.hasKey(cKid), false, 'the leaver\'s key goes at once');
+  assert.deepEqual(await a.keyring.onLeave('p-d', {coalesce: true}), []);
+  assert.equal(a.keyring.epoch, 0, 'no rotation yet');
+
+  const envelopes = await a.keyring.settleLeaves();
+  assert.deepEqual(envelopes.map((e) => e.to), ['p-b'], 'one new key, for those still here');
+  assert.deepEqual(await a.keyring.settleLeaves(), [], 'settled once');
+  await deliver('p-a', envelopes, byId);
+  timers.advance(DEFAULT_ACTIVATION_DELAY_MS);
+  assert.equal(a.keyring.epoch, 1);
+  const frame = await send(a.keyring);
+  assert.deepEqual(await receive(b.receiver, frame), FRAME);
+  await assert.rejects(receive(c.receiver, frame), sframeRefused('unknown-kid'));
+  await assert.rejects(receive(d.receiver, frame), sframeRefused('unknown-kid'));
+});
+
+test('a leaver that never had our key owes no rotation', async () => {
+  const timers = new FakeTimers();
+  const a = await participant('p-a', timers);
+  const b = await participant('p-b', timers);
+  await b.keyring.envelopesFor([a.asPeer]); // B knows A; A never sealed its key to B
+  assert.deepEqual(await a.keyring.onLeave('p-b', {coalesce: true}), []);
+  assert.deepEqual(await a.keyring.settleLeaves(), []);
+  assert.equal(a.keyring.epoch, 0);
+});

@@ -5,7 +5,8 @@
 // E2EE is on for a meeting when the server requires it (`welcome.e2ee_required`); then this
 // browser encrypts its media and decrypts everybody else's. Key distribution goes through the
 // KeyDistribution interface of keyring.js only: joiners get current keys (`participant_joined`,
-// `welcome.participants`), a leaver makes everyone rotate, and keys rotate every 15 minutes.
+// `welcome.participants`), a leaver makes everyone rotate (leaves within LEAVE_BURST_MS, once),
+// and keys rotate every 15 minutes.
 //
 // A mixed meeting: a moderator may let in a participant who cannot encrypt. While one is present
 // (by the server's `e2ee_state`, or by a participant's device as this browser sees it), the meeting
@@ -35,6 +36,8 @@ const STATS_INTERVAL_MS = 1000;
 const STALL_SECONDS = 2;
 /** At most one `key_request` to a participant this often. */
 const KEY_REQUEST_INTERVAL_MS = 5000;
+/** Leaves within this time of the first make one rotation (everyone leaving at a meeting's end). */
+const LEAVE_BURST_MS = 500;
 
 /**
  * What the UI and the test hook see.
@@ -96,6 +99,8 @@ export class MeetingEncryption {
     this.keyRequested = new Map();
     /** Stalled tracks the watch acted on (shown in the test hook). */
     this.stalls = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} the rotation for a burst of leaves */
+    this.leaveTimer = undefined;
 
     signaling.on('participant_joined', (m) => this.joined(m.participant));
     signaling.on('participant_left', (m) => this.left(m.id));
@@ -184,7 +189,12 @@ export class MeetingEncryption {
     if (!this.on || !this.participants.delete(id)) return;
     this.updateCode();
     this.changed();
-    this.run(`rotation after ${id} left`, (k) => k.onLeave(id));
+    this.run(`keys of ${id} dropped`, (k) => k.onLeave(id, { coalesce: true }));
+    if (this.leaveTimer !== undefined) return;
+    this.leaveTimer = setTimeout(() => {
+      this.leaveTimer = undefined;
+      this.run('rotation after leaves', (k) => k.settleLeaves());
+    }, LEAVE_BURST_MS);
   }
 
   /** @param {string} from @param {string} envelope */
@@ -318,8 +328,10 @@ export class MeetingEncryption {
     this.stopKeyring();
     clearInterval(this.rotationTimer);
     clearInterval(this.statsTimer);
+    clearTimeout(this.leaveTimer);
     this.rotationTimer = undefined;
     this.statsTimer = undefined;
+    this.leaveTimer = undefined;
   }
 
   /** The participation is over. */

@@ -94,7 +94,8 @@ const MAX_EPOCH = 0xffffffff;
  * The interface of key distribution (see the top of this file).
  * @typedef {object} KeyDistribution
  * @property {(peer: Party) => Promise<OutgoingEnvelope[]>} onJoin
- * @property {(participantId: string) => Promise<OutgoingEnvelope[]>} onLeave
+ * @property {(participantId: string, options?: {coalesce?: boolean}) => Promise<OutgoingEnvelope[]>} onLeave
+ * @property {() => Promise<OutgoingEnvelope[]>} settleLeaves
  * @property {(from: string, envelope: string) => Promise<AcceptResult>} onEnvelope
  * @property {() => Promise<OutgoingEnvelope[]>} rotate
  * @property {SenderContext} sender
@@ -174,6 +175,8 @@ export class Keyring {
   /** @type {Map<string, PeerState>} */ #peers = new Map();
   /** @type {Promise<unknown>} */ #queue = Promise.resolve();
   #closed = false;
+  /** A leaver had our key, and the rotation for it waits for settleLeaves(). */
+  #rotationOwed = false;
 
   /**
    * Use Keyring.create().
@@ -356,16 +359,36 @@ export class Keyring {
   }
 
   /**
+   * A participant left: its keys go at once, and a leaver that had our key makes us rotate — now,
+   * or with `coalesce` at the next settleLeaves(), once for a burst of leaves (the end of a large
+   * meeting) rather than once per leaver.
    * @param {string} participantId
+   * @param {{coalesce?: boolean}} [options]
    * @returns {Promise<OutgoingEnvelope[]>}
    */
-  onLeave(participantId) {
+  onLeave(participantId, {coalesce = false} = {}) {
     return this.#serial(async () => {
       const peer = this.#peers.get(participantId);
       if (!peer) return [];
       this.#peers.delete(participantId);
       this.#dropKeys(peer);
-      return peer.sent ? this.#rotate() : [];
+      if (!peer.sent) return [];
+      if (!coalesce) return this.#rotate();
+      this.#rotationOwed = true;
+      return [];
+    });
+  }
+
+  /**
+   * The one rotation owed for the leaves given with `coalesce` since the last call (none if no
+   * leaver had our key).
+   * @returns {Promise<OutgoingEnvelope[]>}
+   */
+  settleLeaves() {
+    return this.#serial(async () => {
+      if (!this.#rotationOwed || this.#closed) return [];
+      this.#rotationOwed = false;
+      return this.#rotate();
     });
   }
 
