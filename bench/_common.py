@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -11,8 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # the scripts reuse tests/support (server, bot, network)
     sys.path.insert(0, str(ROOT))
 
-MEDIA_IP = os.environ.get("RATHAUS_TEST_MEDIA_IP", "")
-MEDIA_IFACE = os.environ.get("RATHAUS_TEST_MEDIA_IFACE", "")
+from tests.support.network import MEDIA_IFACE, MEDIA_IP  # noqa: E402 (after the path above)
 
 
 def require_test_network() -> None:

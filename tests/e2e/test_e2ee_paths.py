@@ -214,15 +214,20 @@ class Gate:
             await ws.close(code=4000, reason="test: offline")
 
 
+async def anna_and_ben(open_page: OpenPage, name: str) -> tuple[Page, Page, str]:
+    """Two pages that decrypt each other, and the safety code they share."""
+    anna = await join(open_page, name, "Anna")
+    ben = await join(open_page, name, "Ben")
+    for page in (anna, ben):
+        await decrypting(page, 1)
+    return anna, ben, await same_codes([anna, ben])
+
+
 async def test_resumed_and_failed_resume(
     open_e2ee_page: OpenPage, e2ee_server: RunningServer
 ) -> None:
     name = room()
-    anna = await join(open_e2ee_page, name, "Anna")
-    ben = await join(open_e2ee_page, name, "Ben")
-    for page in (anna, ben):
-        await decrypting(page, 1)
-    code = await same_codes([anna, ben])
+    anna, ben, code = await anna_and_ben(open_e2ee_page, name)
     anna_id = await participant_id(anna)
     meeting = e2ee_server.app.state.meetings._meetings[name]
 
@@ -274,11 +279,7 @@ async def test_resumed_and_failed_resume(
 
 async def test_leave_and_rejoin_on_the_same_page(open_e2ee_page: OpenPage) -> None:
     name = room()
-    anna = await join(open_e2ee_page, name, "Anna")
-    ben = await join(open_e2ee_page, name, "Ben")
-    for page in (anna, ben):
-        await decrypting(page, 1)
-    code = await same_codes([anna, ben])
+    anna, ben, code = await anna_and_ben(open_e2ee_page, name)
     old = {"anna": (await e2ee(anna))["stats"], "ben": (await e2ee(ben))["stats"]}
     assert old["ben"]["receiverKids"] == [old["anna"]["senderKid"]], old
 

@@ -9,7 +9,13 @@ from playwright.async_api import expect
 from tests.e2e.conftest import OpenPage
 from tests.e2e.firefox import FirefoxPage
 from tests.e2e.firefox import firefox_fixture as firefox_fixture  # the `firefox` fixture
-from tests.e2e.test_meeting_in_browser import audio_is_heard, join, room, video_is_playing
+from tests.e2e.test_meeting_in_browser import (
+    AUDIO_PEAK,
+    audio_is_heard,
+    join,
+    room,
+    video_is_playing,
+)
 
 # The tile of ``arguments[0]`` (its accessible name), as Playwright's get_by_role("group") finds it.
 TILE = """const tile = [...document.querySelectorAll('[role=group]')]
@@ -55,22 +61,8 @@ async def audio_is_heard_in_firefox(firefox: FirefoxPage, tile_name: str) -> Non
     """The remote audio in the tile carries sound (Chromium's fake microphone beeps)."""
     peak = await firefox.js_async(
         TILE
-        + """const done = arguments[arguments.length - 1];
-        const stream = tile?.querySelector('video')?.srcObject;
-        if (!stream || stream.getAudioTracks().length === 0) { done(-1); return; }
-        const ctx = new AudioContext();
-        const analyser = ctx.createAnalyser();
-        ctx.createMediaStreamSource(stream).connect(analyser);
-        const data = new Float32Array(analyser.fftSize);
-        let peak = 0;
-        const end = performance.now() + 3000;
-        const poll = () => {
-            analyser.getFloatTimeDomainData(data);
-            for (const x of data) peak = Math.max(peak, Math.abs(x));
-            if (performance.now() < end) setTimeout(poll, 50);
-            else ctx.close().then(() => done(peak));
-        };
-        poll();""",
+        + "const done = arguments[arguments.length - 1];"
+        + f"({AUDIO_PEAK})(tile?.querySelector('video')?.srcObject).then(done);",
         tile_name,
     )
     assert peak > 0.01, f"no sound from {tile_name}'s tile in Firefox (peak {peak})"

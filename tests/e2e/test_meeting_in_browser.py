@@ -43,28 +43,29 @@ async def video_is_playing(page: Page, tile_name: str) -> None:
     assert await video.evaluate("v => v.currentTime") > before
 
 
+# The loudest sample of a stream's audio over 3 s, -1 without audio (used in Firefox too).
+AUDIO_PEAK = """async (stream) => {
+    if (!stream || stream.getAudioTracks().length === 0) return -1;
+    const ctx = new AudioContext();
+    const analyser = ctx.createAnalyser();
+    ctx.createMediaStreamSource(stream).connect(analyser);
+    const data = new Float32Array(analyser.fftSize);
+    let peak = 0;
+    const end = performance.now() + 3000;
+    while (performance.now() < end) {
+        analyser.getFloatTimeDomainData(data);
+        for (const x of data) peak = Math.max(peak, Math.abs(x));
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    await ctx.close();
+    return peak;
+}"""
+
+
 async def audio_is_heard(page: Page, tile_name: str) -> None:
     """The remote audio track in the tile carries sound (Chromium's fake microphone beeps)."""
     video = page.get_by_role("group", name=tile_name, exact=True).locator("video")
-    peak = await video.evaluate(
-        """async (v) => {
-            const stream = v.srcObject;
-            if (!stream || stream.getAudioTracks().length === 0) return -1;
-            const ctx = new AudioContext();
-            const analyser = ctx.createAnalyser();
-            ctx.createMediaStreamSource(stream).connect(analyser);
-            const data = new Float32Array(analyser.fftSize);
-            let peak = 0;
-            const end = performance.now() + 3000;
-            while (performance.now() < end) {
-                analyser.getFloatTimeDomainData(data);
-                for (const x of data) peak = Math.max(peak, Math.abs(x));
-                await new Promise((r) => setTimeout(r, 50));
-            }
-            await ctx.close();
-            return peak;
-        }"""
-    )
+    peak = await video.evaluate(f"(v) => ({AUDIO_PEAK})(v.srcObject)")
     assert peak > 0.01, f"no sound from {tile_name}'s tile (peak {peak})"
 
 

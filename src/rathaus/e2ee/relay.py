@@ -47,10 +47,14 @@ class KeyRelay:
         self._buckets: dict[str, TokenBucket] = {}
         self._held: dict[str, dict[str, deque[str]]] = {}  # recipient → sender → frames
 
-    def forward(self, sender: Participant, recipient: Participant, envelope: str) -> None:
+    def _take(self, sender: Participant, what: str) -> None:
+        """One from the sender's budget, which envelopes and key requests share."""
         bucket = self._buckets.setdefault(sender.id, TokenBucket(self._rate, self._burst))
         if not bucket.take():
-            raise RateLimited("too many key envelopes; slow down")
+            raise RateLimited(f"too many {what}; slow down")
+
+    def forward(self, sender: Participant, recipient: Participant, envelope: str) -> None:
+        self._take(sender, "key envelopes")
         frame = p.encode("key_envelope", **{"from": sender.id, "envelope": envelope})
         if recipient.state is ParticipantState.DETACHED:
             held = self._held.setdefault(recipient.id, {})
@@ -61,9 +65,7 @@ class KeyRelay:
     def request(self, sender: Participant, recipient: Participant) -> None:
         """A key request, from the same budget as envelopes. Not held for a detached recipient:
         the requester asks again if its frames still do not decrypt."""
-        bucket = self._buckets.setdefault(sender.id, TokenBucket(self._rate, self._burst))
-        if not bucket.take():
-            raise RateLimited("too many key requests; slow down")
+        self._take(sender, "key requests")
         if recipient.state is not ParticipantState.DETACHED:
             recipient.send(p.encode("key_request", **{"from": sender.id}))
 

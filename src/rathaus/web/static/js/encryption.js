@@ -269,8 +269,9 @@ export class MeetingEncryption {
       const before = this.watched.get(id);
       const stalling = before !== undefined && t.dropped > before.dropped && t.frames === before.frames;
       const stalled = stalling ? before.stalled + 1 : 0;
-      this.watched.set(id, { frames: t.frames, dropped: t.dropped, stalled: stalled % STALL_SECONDS });
-      if (stalled >= STALL_SECONDS) this.recover(id, t.lastDrop);
+      const acting = stalled >= STALL_SECONDS;
+      this.watched.set(id, { frames: t.frames, dropped: t.dropped, stalled: acting ? 0 : stalled });
+      if (acting) this.recover(id, t.lastDrop);
     }
   }
 
