@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from rathaus import datadir
 from rathaus.accounts.service import AccountService
 from rathaus.config import Settings
 from rathaus.db.engine import create_engine, migrate, sessionmaker
@@ -21,7 +22,7 @@ Services = tuple[RoomService, AccountService]
 
 def _run(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
     async def run() -> T:
-        settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+        datadir.prepare(settings)  # private: 0700, the database 0600
         engine = create_engine(settings.database_url)
         try:
             await migrate(engine)

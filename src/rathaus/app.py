@@ -8,17 +8,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from rathaus import audit_api, errors
+from rathaus import audit_api, datadir, http_errors
 from rathaus.accounts import api as accounts_api
 from rathaus.accounts import oidc_api
 from rathaus.accounts.ldap import LdapAuthenticator
 from rathaus.accounts.oidc import OidcClient
 from rathaus.accounts.service import AccountService
+from rathaus.accounts.throttle import Throttle
 from rathaus.audit import AuditLog
+from rathaus.bodylimit import BodyLimit
 from rathaus.config import Settings
 from rathaus.db.engine import create_engine, migrate, sessionmaker
 from rathaus.media.janus.pool import JanusNode, JanusPool
@@ -29,7 +31,7 @@ from rathaus.meetings.registry import MeetingRegistry
 from rathaus.rooms import api as rooms_api
 from rathaus.rooms.invites import Invites
 from rathaus.rooms.service import RoomService
-from rathaus.secrets_store import Signer, load_or_create_key
+from rathaus.secrets_store import Pseudonyms, Signer, load_or_create_key
 from rathaus.web import pages
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,11 @@ async def start_media(settings: Settings) -> tuple[JanusPool, JanusSupervisor | 
         nodes = [JanusNode("managed", url, secret)]
     else:
         nodes = [JanusNode(n.name, n.url, n.api_secret or None) for n in settings.janus.nodes]
-    pool = JanusPool(nodes)
+    pool = JanusPool(
+        nodes,
+        request_timeout=settings.janus.request_timeout,
+        keepalive_interval=settings.janus.keepalive_interval,
+    )
     await pool.start()
     return pool, supervisor
 
@@ -71,15 +77,18 @@ def wire_services(
     state: Any, settings: Settings, sessions: async_sessionmaker[AsyncSession], pool: JanusPool
 ) -> None:
     """The feature services, each given what it needs; kept on ``app.state``."""
+    secret_key = load_or_create_key(settings.server.data_dir)  # generated at first start
+    # Every lockout's log line names its address or user name by this installation's pseudonym.
+    pseudonyms = Pseudonyms(secret_key)
     directory = LdapAuthenticator(settings.ldap) if settings.ldap.enabled else None
     state.accounts = AccountService(
         sessions,
         settings.accounts,
         directory=directory.authenticate if directory else None,
         external_sign_in=settings.oidc.enabled,
+        pseudonyms=pseudonyms,
     )
     state.oidc = OidcClient(settings.oidc) if settings.oidc.enabled else None
-    secret_key = load_or_create_key(settings.server.data_dir)  # generated at first start
     state.oidc_signer = Signer(secret_key, "oidc-pending")
     state.invites = Invites(Signer(secret_key, "guest-link"))
     state.rooms = RoomService(
@@ -94,13 +103,18 @@ def wire_services(
         state.accounts,
         state.invites,
         joins_per_minute=settings.meeting.join_attempts_per_minute,
+        first_in_moderates=settings.meeting.first_in_moderates,
+        # (the door's own lockout, with the installation's pseudonyms)
+        password_throttle=Throttle(
+            "room password", max_failures=5, window=300, lockout=300, pseudonyms=pseudonyms
+        ),
     )
 
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+        datadir.prepare(settings)  # private: 0700, the database 0600
         engine = create_engine(settings.database_url)
         await migrate(engine)
         pool, supervisor = await start_media(settings)
@@ -125,12 +139,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
-
-    @app.exception_handler(errors.ClientError)
-    async def client_error(_request: Request, exc: errors.ClientError) -> JSONResponse:
-        return JSONResponse(
-            {"code": exc.code, "message": exc.message}, status_code=errors.http_status(exc)
-        )
+    http_errors.install(app)
 
     @app.middleware("http")
     async def security_headers(
@@ -140,6 +149,9 @@ def create_app(settings: Settings) -> FastAPI:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+    # Outermost (added last): a body over its limit is refused before anything reads it.
+    app.add_middleware(BodyLimit, max_bytes=settings.server.max_body_bytes)
 
     @app.get("/api/health", tags=["operations"])
     async def health() -> dict[str, object]:

@@ -13,6 +13,7 @@ from rathaus import admin as admin_commands
 from rathaus.config import Settings, load_settings
 from rathaus.errors import ConfigError, RathausError
 from rathaus.logs import DropClientAddresses, configure_logging
+from rathaus.serving import uvicorn_options
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -31,19 +32,7 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.server.host,
-        port=settings.server.port,
-        access_log=settings.server.access_log,
-        ws_max_size=64 * 1024 + 1024,
-        ws_ping_interval=None,  # the protocol has its own keepalive
-        # No permessage-deflate: compressing the resume token together with others' names would
-        # open a side channel (as CRIME did), and key envelopes do not compress anyway.
-        ws_per_message_deflate=False,
-        log_level="info",
-        lifespan="on",
-    )
+    config = uvicorn.Config(app, log_level="info", **uvicorn_options(settings))
     if not settings.server.access_log:  # after uvicorn.Config, which sets up its loggers
         logging.getLogger("uvicorn.error").addFilter(DropClientAddresses())
     server = uvicorn.Server(config)

@@ -6,6 +6,7 @@ is ``RATHAUS_<SECTION>_<KEY>`` in upper case, e.g. ``RATHAUS_SERVER_PORT=9000``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -36,6 +37,28 @@ class ServerSettings(_Section):
     data_dir: Path = Path("data")
     # Log client IP addresses (off by default: data minimisation).
     access_log: bool = False
+    # Reverse proxies (addresses or networks, e.g. "127.0.0.1", "10.0.0.0/24") whose
+    # X-Forwarded-For and X-Forwarded-Proto are believed; empty: no proxy is trusted, and the
+    # client's address is the address of the connection.
+    forwarded_allow_ips: list[str] = []
+    # The largest HTTP request body, in bytes (smaller limits for some endpoints: bodylimit.py).
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, values: list[str]) -> list[str]:
+        result = []
+        for value in values:
+            try:
+                if "/" in value:
+                    result.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+                else:
+                    result.append(str(ipaddress.ip_address(value.strip())))
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is neither an IP address nor a network such as 10.0.0.0/24"
+                ) from None
+        return result
 
 
 class DatabaseSettings(_Section):
@@ -66,7 +89,11 @@ class JanusSettings(_Section):
     nat_1_1_mapping: str = ""
     rtp_port_min: int = Field(20000, ge=1024, le=65535)
     rtp_port_max: int = Field(40000, ge=1024, le=65535)
-    request_timeout: float = Field(10.0, gt=0)
+    # Seconds Rathaus waits for Janus to answer one request; an unanswered request fails alone.
+    request_timeout: float = Field(10.0, gt=0, le=120)
+    # Seconds between keepalives of each Janus session (Janus ends a session after 60 s of
+    # silence). An unanswered keepalive counts the node as down.
+    keepalive_interval: float = Field(25.0, gt=0, le=50)
 
     @property
     def managed(self) -> bool:
@@ -100,6 +127,14 @@ class MeetingSettings(_Section):
     # whose device cannot are refused (`e2ee_required`) unless a moderator allows them; while one
     # of those is present, the meeting is shown as not end-to-end encrypted (docs/protocol.md).
     e2ee_required: bool = True
+    # People waiting in the lobby at once (apart from max_participants, so that a full lobby
+    # never keeps the room's moderators out; moderators never wait and are never refused as
+    # "full").
+    max_waiting: int = Field(50, ge=1, le=2000)
+    # Rooms nobody owns (ad-hoc rooms, `rathaus admin create-room`): the first person admitted
+    # moderates (as in Jitsi Meet). False: only administrators moderate such rooms. Either way
+    # the first person passes the room's rules (members only, password, lobby) like anyone.
+    first_in_moderates: bool = True
 
 
 class AccountSettings(_Section):

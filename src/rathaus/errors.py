@@ -28,6 +28,12 @@ class BadMessage(ClientError):
     code = "bad_message"
 
 
+class Unprocessable(BadMessage):
+    """Well-formed JSON that is not what the endpoint takes (FastAPI's validation)."""
+
+    status = 422
+
+
 class TooLarge(ClientError):
     code = "too_large"
     status = 413
@@ -109,7 +115,12 @@ class JanusUnavailable(RathausError):
 
 
 class JanusTimeout(JanusUnavailable):
-    """Janus did not answer a request in time."""
+    """Janus did not answer a request in time. Says nothing about the node's health (that is
+    its connection and its keepalives): callers treat it as a failure of this request only."""
+
+
+# Whatever a request to Janus may fail with.
+JANUS_FAILURES = (JanusUnavailable, JanusError, JanusProtocolError)
 
 
 # --- the one mapping -----------------------------------------------------------------------------

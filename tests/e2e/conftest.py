@@ -85,9 +85,11 @@ async def page_opener(
         await page.goto(server.http + path)
         return page
 
-    yield open_
-    for context in contexts:
-        await context.close()
+    try:
+        yield open_
+    finally:  # a failing test closes its pages too
+        for context in contexts:
+            await context.close()
     assert not problems, problems
 
 

@@ -5,8 +5,10 @@ Rooms here are owned by a signed-in user (the moderator); everyone else joins as
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from playwright.async_api import Page, expect
@@ -15,6 +17,7 @@ from tests.e2e.accounts import OwnedRoom, forget_accounts, owned_room, sign_in
 from tests.e2e.conftest import OpenPage
 from tests.e2e.test_accessibility import violations
 from tests.e2e.test_meeting_in_browser import WAIT, video_is_playing
+from tests.support.screens import screenshots
 from tests.support.server import RunningServer
 
 
@@ -203,6 +206,33 @@ async def test_the_room_password(open_page: OpenPage, server: RunningServer) -> 
     await expect(guesser.locator("#prejoin-error")).to_have_text(
         "Too many wrong passwords. Please wait a few minutes.", timeout=WAIT
     )
+
+
+async def test_a_guest_link_opens_a_members_only_room(
+    open_page: OpenPage, server: RunningServer
+) -> None:
+    room = await owned_room(server, guests_allowed=False)
+    olga = await moderator(open_page, room)
+    invites = server.app.state.invites
+    plain = await open_page(f"/r/{room.slug}?lang=en")
+    await start(plain, "Gabi")
+    await expect(plain.locator("#prejoin-error")).to_have_text(
+        "Only signed-in staff may join this room. Please sign in.", timeout=WAIT
+    )
+    expired, _ = invites.create(room.slug, hours=1, now=time.time() - 7200)
+    late = await open_page(f"/r/{room.slug}?{urlencode({'invite': expired, 'lang': 'en'})}")
+    await start(late, "Gabi")
+    await expect(late.locator("#prejoin-error")).to_have_text(
+        "This guest link has expired. Please ask for a new one.", timeout=WAIT
+    )
+    await screenshots(late, "guest-link-expired")
+    token, _ = invites.create(room.slug, hours=24)
+    page = await open_page(f"/r/{room.slug}?{urlencode({'invite': token, 'lang': 'en'})}")
+    await start(page, "Gabi")
+    await expect(page.get_by_role("button", name="Leave meeting")).to_be_visible(timeout=WAIT)
+    assert (await state(page))["role"] == "guest"
+    await video_is_playing(olga, "Gabi")
+    await screenshots(page, "guest-link-meeting")
 
 
 async def test_removed_with_and_without_a_bar(open_page: OpenPage, server: RunningServer) -> None:

@@ -128,6 +128,19 @@ def test_create_room_prints_the_link_and_refuses_a_duplicate(tmp_path: Path) -> 
     assert_one_plain_line(again.stderr, "'bezirksausschuss-sued' exists already")
 
 
+def test_admin_keeps_the_data_directory_private(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    (data / "rathaus.db").touch(mode=0o644)  # as an older Rathaus (or a restore) left them
+    os.chmod(data, 0o755)
+    os.chmod(data / "rathaus.db", 0o644)
+    done = rathaus(tmp_path, "admin", "create-room", "Rat", "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    assert data.stat().st_mode & 0o777 == 0o700
+    files = [p for p in data.iterdir() if p.name.startswith("rathaus.db")]
+    assert files and all(p.stat().st_mode & 0o777 == 0o600 for p in files), files
+
+
 def test_create_room_with_an_invalid_link_name(tmp_path: Path) -> None:
     done = rathaus(
         tmp_path, "admin", "create-room", "Rat", "--slug", "Not Valid", "--data-dir", "."
@@ -282,6 +295,28 @@ def test_the_managed_janus_dies_with_a_killed_rathaus(
     while janus_processes(data) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert janus_processes(data) == [], "the managed Janus outlived a killed rathaus"
+
+
+def test_serve_trusts_no_forwarded_address_by_default(
+    serve: tuple[subprocess.Popen[str], Path, int],
+) -> None:
+    """uvicorn alone would believe X-Forwarded-For from 127.0.0.1: every local client could
+    claim another address for each failed sign-in and never be locked out."""
+    _, _, port = serve
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        for n in range(5):  # accounts.max_failures
+            failed = http.post(
+                "/api/session",
+                json={"username": f"user{n}", "password": "wrong password"},
+                headers={"x-forwarded-for": f"203.0.113.{n + 1}"},
+            )
+            assert failed.json()["code"] == "authentication_failed"
+        locked = http.post(
+            "/api/session",
+            json={"username": "another", "password": "wrong password"},
+            headers={"x-forwarded-for": "198.51.100.7"},
+        )
+        assert locked.status_code == 429 and locked.json()["code"] == "locked"
 
 
 def test_doctor_checks_the_sign_in_services(tmp_path: Path, slapd: Slapd) -> None:

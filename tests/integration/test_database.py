@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
@@ -17,6 +19,7 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rathaus.accounts.service import User
+from rathaus.audit import AuditLog, AuditParty, PartyRole
 from rathaus.db.engine import MIGRATIONS, create_engine, migrate, sessionmaker
 from rathaus.errors import BadMessage, Conflict, UnknownRoom
 from rathaus.rooms.service import RoomService
@@ -77,7 +80,7 @@ async def test_migrations_create_the_schema_and_run_twice(engine: AsyncEngine) -
         } <= tables
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
         count = await connection.scalar(text("SELECT count(*) FROM alembic_version"))
-    assert version == "0004" and count == 1
+    assert version == "0005" and count == 1
 
 
 def _alembic(connection: Connection, direction: str, revision: str) -> None:
@@ -110,6 +113,104 @@ async def test_rooms_from_before_0004_keep_end_to_end_encryption_on(engine: Asyn
         assert "e2ee" not in await connection.run_sync(_room_columns)
         names = await connection.scalars(text("SELECT name FROM rooms ORDER BY name"))
         assert list(names) == ["Alt", "Neu"]
+
+
+# The audit log as it was up to 0004: actor and target one text each.
+_OLD_AUDIT = sa.table(
+    "audit_log",
+    sa.column("at", sa.DateTime(timezone=True)),
+    sa.column("room", sa.String),
+    sa.column("actor", sa.String),
+    sa.column("action", sa.String),
+    sa.column("target", sa.String),
+)
+# A 200-character text may be a longer label cut off: its end may be a forged label.
+_CUT_OFF = ("x" * 200 + " (administrator, user 1)")[-200:]
+_OLD_ENTRIES = [  # (actor, action, target) as 0004 stored them, oldest first
+    ("Eva Example (owner, user 7)", "room_lobby_on", None),
+    # A guest who called themselves after a moderator: the server's label is the last one.
+    ("Olga Owner (moderator, user 3)", "mute", "Anna Schmidt (moderator, user 1) (guest)"),
+    ("Anna Schmidt (moderator, user 1) (moderator)", "lock", None),  # a promoted guest
+    ("Eva Example (owner, user 7)", "room_guest_link_created", "until 2025-01-01 12:00 UTC"),
+    ("Ohne Klammern", "end", None),  # no label at all: kept as the name
+    (_CUT_OFF, "room_e2ee_off", "Mia (co_owner, user 12)"),
+]
+
+
+def _party(name: str, role: PartyRole | None = None, user_id: int | None = None) -> AuditParty:
+    return AuditParty(name, role, user_id)
+
+
+_MIGRATED = [  # (actor, action, target, detail) after 0005
+    (_party("Eva Example", PartyRole.OWNER, 7), "room_lobby_on", None, None),
+    (
+        _party("Olga Owner", PartyRole.MODERATOR, 3),
+        "mute",
+        _party("Anna Schmidt (moderator, user 1)", PartyRole.GUEST),
+        None,
+    ),
+    (_party("Anna Schmidt (moderator, user 1)", PartyRole.MODERATOR), "lock", None, None),
+    (
+        _party("Eva Example", PartyRole.OWNER, 7),
+        "room_guest_link_created",
+        None,
+        "until 2025-01-01 12:00 UTC",
+    ),
+    (_party("Ohne Klammern"), "end", None, None),
+    (_party(_CUT_OFF), "room_e2ee_off", _party("Mia", PartyRole.CO_OWNER, 12), None),
+]
+
+
+def _audit_columns(connection: Connection) -> set[str]:
+    return {column["name"] for column in inspect(connection).get_columns("audit_log")}
+
+
+async def _audited(engine: AsyncEngine) -> list[tuple[object, ...]]:
+    entries = await AuditLog(sessionmaker(engine)).recent(room="alt")
+    return [(e.actor, e.action, e.target, e.detail) for e in reversed(entries)]
+
+
+async def test_audit_entries_from_before_0005_become_parties(engine: AsyncEngine) -> None:
+    at = datetime(2025, 1, 1, 11, 0, tzinfo=UTC)
+    async with engine.begin() as connection:
+        await connection.run_sync(_alembic, "upgrade", "0004")
+        await connection.execute(
+            sa.insert(_OLD_AUDIT),
+            [
+                {"at": at, "room": "alt", "actor": actor, "action": action, "target": target}
+                for actor, action, target in _OLD_ENTRIES
+            ],
+        )
+    await migrate(engine)
+    async with engine.connect() as connection:
+        columns = await connection.run_sync(_audit_columns)
+    assert "actor" not in columns and "target" not in columns
+    assert {"actor_user_id", "actor_role", "actor_name", "target_name", "detail"} <= columns
+    assert await _audited(engine) == _MIGRATED
+
+    # New entries go in beside them; the log reads both.
+    log = AuditLog(sessionmaker(engine))
+    mia = _party("Mia", PartyRole.MODERATOR, 12)
+    await log.record("alt", mia, "remove", _party("Gast", PartyRole.GUEST))
+    assert (await _audited(engine))[-1] == (mia, "remove", _party("Gast", PartyRole.GUEST), None)
+
+    # Back to 0004: the old texts again, the new entry's too; and up again, the same parties.
+    async with engine.begin() as connection:
+        await connection.run_sync(_alembic, "downgrade", "0004")
+        assert {"actor", "target"} <= await connection.run_sync(_audit_columns)
+        assert "actor_name" not in await connection.run_sync(_audit_columns)
+        old = await connection.execute(
+            text("SELECT actor, action, target FROM audit_log ORDER BY id")
+        )
+        assert [tuple(row) for row in old] == [
+            *_OLD_ENTRIES,
+            ("Mia (moderator, user 12)", "remove", "Gast (guest)"),
+        ]
+    await migrate(engine)
+    assert await _audited(engine) == [
+        *_MIGRATED,
+        (mia, "remove", _party("Gast", PartyRole.GUEST), None),
+    ]
 
 
 async def test_create_and_get_a_room(migrated: AsyncEngine) -> None:

@@ -8,9 +8,12 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
+from rathaus.audit import AuditParty, PartyRole
 from tests.support.bot import Bot, wait_until
+from tests.support.network import MEDIA_IP
 from tests.support.server import RunningServer
 
 pytestmark = pytest.mark.janus
@@ -96,9 +99,10 @@ async def test_a_waiting_guest_gets_nothing_until_admitted(server: RunningServer
         await wait_until(lambda: got.video_frames > 0, what="the moderator's video")
         assert (await olga.expect("moderation"))["action"] == "admit"
         entries = await server.app.state.audit.recent(room=slug)
-        assert [(e.action, e.actor.startswith("Olga"), e.target) for e in entries] == [
-            ("admit", True, "Gast (guest)"),
-            ("room_lobby_on", True, None),  # the owner's setting, by `owned_room`
+        assert [(e.action, e.actor.name, e.actor.role, e.target) for e in entries] == [
+            ("admit", "Olga", PartyRole.MODERATOR, AuditParty("Gast", PartyRole.GUEST)),
+            # the owner's setting, by `owned_room`
+            ("room_lobby_on", "Olga Owner", PartyRole.OWNER, None),
         ]
         await mia.close()
     finally:
@@ -217,7 +221,8 @@ async def test_removed_and_barred(server: RunningServer) -> None:
     slug, owner = await owned_room(server)
     olga = Bot(server.ws, slug, "Olga", cookies=owner)
     barred = {"rathaus_guest": unique("g")}
-    guest, other = Bot(server.ws, slug, "Störer", cookies=barred), Bot(server.ws, slug, "Ben")
+    guest = Bot(server.ws, slug, "Störer", cookies=barred)
+    other = Bot(server.ws, slug, "Ben", source=MEDIA_IP)  # from another address
     try:
         await olga.join()
         await other.join()
@@ -232,14 +237,22 @@ async def test_removed_and_barred(server: RunningServer) -> None:
         await back.knock()
         assert (await back.expect("error"))["code"] == "barred"
         await back.close()
+        # Cookies cleared: the same address gets to the lobby only, and the moderator decides.
+        fresh = Bot(server.ws, slug, "Störer", cookies={"rathaus_guest": unique("g")})
+        await fresh.knock()
+        assert (await fresh.expect("lobby"))["status"] == "waiting"
+        knock = await olga.expect("knock")
+        await olga.send({"type": "deny", "id": knock["participant"]["id"]})
+        assert (await fresh.expect("bye"))["reason"] == "denied"
+        await fresh.close()
 
         await olga.send({"type": "remove", "id": other.welcome["self"]["id"], "bar": False})
         await other.expect("bye")
-        again = Bot(server.ws, slug, "Ben")
+        again = Bot(server.ws, slug, "Ben", source=MEDIA_IP)
         assert (await again.join())["self"]["name"] == "Ben"  # not barred: may come back
         await again.close()
         actions = [e.action for e in await server.app.state.audit.recent(room=slug)]
-        assert actions == ["remove", "remove_and_bar"]
+        assert actions == ["remove", "deny", "remove_and_bar"]
     finally:
         await olga.close()
         await guest.close()
@@ -310,6 +323,44 @@ async def test_stop_screen_lock_promote_and_end(server: RunningServer) -> None:
     finally:
         await olga.close()
         await gast.close()
+
+
+async def test_a_guest_named_like_the_owner_is_audited_as_a_guest(server: RunningServer) -> None:
+    """Issue 8: a guest who calls themselves after the owner, with the suffix the old log wrote
+    after a name, is muted, promoted and then locks the meeting. Administrators read the guest
+    as a guest without an account, then as a moderator without one; the name is only a name."""
+    slug, owner = await owned_room(server)
+    owner_id = (await server.app.state.rooms.get(slug)).owner_id
+    forged = f"Olga Owner (moderator, user {owner_id})"
+    olga, anna = Bot(server.ws, slug, "Olga", cookies=owner), Bot(server.ws, slug, forged)
+    try:
+        await olga.join()
+        anna_id = (await anna.join())["self"]["id"]
+        await olga.send({"type": "mute", "id": anna_id})
+        await olga.expect("moderation", action="mute")
+        await olga.send({"type": "promote", "id": anna_id})
+        await olga.expect("moderation", action="promote")
+        await anna.send({"type": "lock", "locked": True})
+        assert (await olga.expect("moderation", action="lock"))["by"] == anna_id
+    finally:
+        await olga.close()
+        await anna.close()
+
+    accounts = server.app.state.accounts
+    admin = await accounts.create_user(unique("u"), PASSWORD, "Ada Admin", admin=True)
+    token, _ = await accounts.sign_in(admin.username, PASSWORD, "tests")
+    async with httpx.AsyncClient(base_url=server.http, cookies={"rathaus_session": token}) as http:
+        response = await http.get("/api/audit", params={"room": slug})
+    assert response.status_code == 200, response.text
+    olga_party = {"user_id": owner_id, "role": "moderator", "name": "Olga"}
+    as_guest = {"user_id": None, "role": "guest", "name": forged}
+    as_moderator = {"user_id": None, "role": "moderator", "name": forged}
+    entries = response.json()[::-1]
+    assert [(e["actor"], e["action"], e["target"], e["detail"]) for e in entries] == [
+        (olga_party, "mute", as_guest, None),
+        (olga_party, "promote", as_moderator, None),  # the target with the role it now has
+        (as_moderator, "lock", None, None),
+    ]
 
 
 async def test_no_moderator_action_is_allowed_to_others(server: RunningServer) -> None:

@@ -1,6 +1,7 @@
 """Changes of a room's access settings, roles and guest links in the audit log, over HTTP: one
-entry per setting that really changes, the acting account as actor, nothing for a refused or
-empty change, and never a password or a guest link's token."""
+entry per setting that really changes, the acting account as actor (account, role and display
+name apart, so that no name can pass for another account), nothing for a refused or empty
+change, and never a password or a guest link's token."""
 
 from __future__ import annotations
 
@@ -28,13 +29,17 @@ def stored_files(data_dir: Path) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
 
 
+Party = dict[str, Any]
+
+
 @dataclass
 class Account:
     user: Any
     http: httpx.AsyncClient
 
-    def label(self, capacity: str) -> str:
-        return f"{self.user.display_name} ({capacity}, user {self.user.id})"
+    def label(self, capacity: str) -> Party:
+        """The account as an audit entry's party, acting (or acted on) as ``capacity``."""
+        return {"user_id": self.user.id, "role": capacity, "name": self.user.display_name}
 
 
 @dataclass
@@ -46,27 +51,42 @@ class World:
     anonymous: httpx.AsyncClient
     slug: str
 
-    async def entries(self) -> list[tuple[str, str, str | None]]:
-        """The room's entries, oldest first, as administrators read them: (actor, action,
-        target)."""
+    async def rows(self) -> list[dict[str, Any]]:
+        """The room's entries, oldest first, as administrators read them."""
         response = await self.admin.http.get("/api/audit", params={"room": self.slug})
         assert response.status_code == 200, response.text
-        rows = response.json()
+        rows: list[dict[str, Any]] = response.json()
         assert all(row["room"] == self.slug for row in rows)
-        return [(row["actor"], row["action"], row["target"]) for row in reversed(rows)]
+        return rows[::-1]
+
+    async def entries(self) -> list[tuple[Party, str, Party | None]]:
+        """(actor, action, target) of the room's entries, oldest first; none has a detail."""
+        rows = await self.rows()
+        assert [row["detail"] for row in rows] == [None] * len(rows)
+        return [(row["actor"], row["action"], row["target"]) for row in rows]
 
     async def patch(self, account: Account, **change: Any) -> httpx.Response:
         return await account.http.patch(f"/api/rooms/{self.slug}", json=change)
 
 
-async def sign_in(server: RunningServer, admin: bool = False) -> Account:
+async def sign_in(server: RunningServer, admin: bool = False, name: str | None = None) -> Account:
     """A new signed-in account with an HTTP client that carries the CSRF header."""
     accounts = server.app.state.accounts
-    user = await accounts.create_user(unique("u"), PASSWORD, unique("Name "), admin=admin)
+    display_name = name or unique("Name ")
+    user = await accounts.create_user(unique("u"), PASSWORD, display_name, admin=admin)
     http = httpx.AsyncClient(base_url=server.http)
     signed = await http.post("/api/session", json={"username": user.username, "password": PASSWORD})
     http.headers["x-csrf-token"] = signed.json()["csrf_token"]
     return Account(user, http)
+
+
+def refusal(response: httpx.Response) -> tuple[int, str, str | None]:
+    """A refused request's status, error code and, for a body that does not validate, the type
+    of each validation error."""
+    body = response.json()
+    problems = body.get("detail")
+    types = ",".join(problem["type"] for problem in problems) if problems else None
+    return response.status_code, body["code"], types
 
 
 @pytest.fixture
@@ -138,22 +158,50 @@ async def test_roles_and_guest_links_are_audited_without_tokens(world: World) ->
     assert (await world.owner.http.delete(role_url)).status_code == 204
     assert (await world.owner.http.delete(role_url)).status_code == 204  # had none left
 
-    link = await world.owner.http.post(f"/api/rooms/{world.slug}/guest-links", json={})
-    assert link.status_code == 201
-    token = httpx.URL(link.json()["url"]).params["invite"]
-    until = await world.entries()
-    assert until[-1][:2] == (by_owner, "room_guest_link_created")
-    assert until[-1][2] is not None and until[-1][2].startswith("until 20")
-    assert all(token not in str(entry) for entry in until)
-
-    assert until == [
+    assert await world.entries() == [
         (by_owner, "room_created", None),
         (by_owner, "room_role_granted", world.member.label("co_owner")),
         (world.member.label("co_owner"), "room_lobby_on", None),
         (by_owner, "room_role_revoked", world.member.label("co_owner")),
         (by_owner, "room_role_granted", world.member.label("moderator")),
         (by_owner, "room_role_revoked", world.member.label("moderator")),
-        (by_owner, "room_guest_link_created", until[-1][2]),
+    ]
+
+    # A guest link: the entry has its expiry as the server's detail, no target, and no token.
+    link = await world.owner.http.post(f"/api/rooms/{world.slug}/guest-links", json={})
+    assert link.status_code == 201
+    token = httpx.URL(link.json()["url"]).params["invite"]
+    rows = await world.rows()
+    last = rows[-1]
+    assert (last["actor"], last["action"], last["target"]) == (
+        by_owner,
+        "room_guest_link_created",
+        None,
+    )
+    assert last["detail"].startswith("until 20") and last["detail"].endswith(" UTC")
+    assert all(token not in str(row) for row in rows)
+    assert [row["detail"] for row in rows[:-1]] == [None] * (len(rows) - 1)
+
+
+async def test_a_display_name_cannot_pass_for_another_account(world: World) -> None:
+    """A member who calls themselves after the administrator, with the old label's suffix and
+    characters that reorder or hide text, changes the room as co-owner: the entry has the
+    member's own account and role, and the name only as a name, cleaned."""
+    admin = world.admin.user
+    forged = f"{admin.display_name} (administrator, user {admin.id})"
+    mimic = await sign_in(world.server, name=f"{forged}\u202e\x07")
+    try:
+        role_url = f"/api/rooms/{world.slug}/roles/{mimic.user.username}"
+        given = await world.owner.http.put(role_url, json={"role": "co_owner"})
+        assert given.status_code == 204
+        assert (await world.patch(mimic, lobby=True)).status_code == 200
+    finally:
+        await mimic.http.aclose()
+    as_co_owner = {"user_id": mimic.user.id, "role": "co_owner", "name": forged}
+    assert mimic.user.id != admin.id and mimic.user.display_name != forged
+    assert (await world.entries())[1:] == [
+        (world.owner.label("owner"), "room_role_granted", as_co_owner),
+        (as_co_owner, "room_lobby_on", None),
     ]
 
 
@@ -178,16 +226,15 @@ async def test_refused_changes_add_nothing(world: World) -> None:
             f"/api/rooms/{slug}/guest-links", json={}
         ),
     }
-    statuses = {reason: response.status_code for reason, response in refused.items()}
-    assert statuses == {
-        "a member without a role": 403,
-        "nobody signed in": 401,
-        "a string for a boolean": 422,
-        "a password too long": 422,
-        "a role for the owner": 400,
-        "an unknown role": 422,
-        "a role given by a member": 403,
-        "a guest link made by a member": 403,
+    assert {reason: refusal(response) for reason, response in refused.items()} == {
+        "a member without a role": (403, "forbidden", None),
+        "nobody signed in": (401, "not_signed_in", None),
+        "a string for a boolean": (422, "bad_message", "bool_type"),
+        "a password too long": (422, "bad_message", "string_too_long"),
+        "a role for the owner": (400, "bad_message", None),
+        "an unknown role": (422, "bad_message", "literal_error"),
+        "a role given by a member": (403, "forbidden", None),
+        "a guest link made by a member": (403, "forbidden", None),
     }
     assert await world.entries() == [(world.owner.label("owner"), "room_created", None)]
     room = await world.server.app.state.rooms.get(slug)
@@ -204,8 +251,10 @@ async def test_room_passwords_reach_neither_the_audit_log_nor_the_logs(
     try:
         assert (await world.patch(world.owner, password=passwords[0])).status_code == 200
         assert (await world.patch(world.owner, password=passwords[1])).status_code == 200
-        assert (await world.patch(world.member, password=passwords[2])).status_code == 403
-        assert (await world.patch(world.owner, password=passwords[2] * 2)).status_code == 422
+        not_theirs = await world.patch(world.member, password=passwords[2])
+        assert refusal(not_theirs) == (403, "forbidden", None)
+        too_long = await world.patch(world.owner, password=passwords[2] * 2)
+        assert refusal(too_long) == (422, "bad_message", "string_too_long")
         assert (await world.patch(world.owner, password="")).status_code == 200
     finally:
         uvicorn_log.removeHandler(caplog.handler)

@@ -108,11 +108,19 @@ class Received:
 
 class Bot:
     def __init__(
-        self, ws_base: str, room: str, name: str, cookies: dict[str, str] | None = None
+        self,
+        ws_base: str,
+        room: str,
+        name: str,
+        cookies: dict[str, str] | None = None,
+        source: str | None = None,
     ) -> None:
+        """``source``: the local address to connect from (another client address than
+        127.0.0.1, e.g. tests.support.network.MEDIA_IP)."""
         self.url = f"{ws_base}/ws/rooms/{room}"
         self.name = name
         self.cookies = cookies or {}
+        self.source = source
         self.messages: list[dict[str, Any]] = []
         self._waiters: list[tuple[Any, asyncio.Future[dict[str, Any]]]] = []
         self.ws: ClientConnection | None = None
@@ -127,7 +135,10 @@ class Bot:
 
     async def connect(self) -> None:
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        self.ws = await connect(self.url, additional_headers=headers if self.cookies else None)
+        extra: dict[str, Any] = {"local_addr": (self.source, 0)} if self.source else {}
+        self.ws = await connect(
+            self.url, additional_headers=headers if self.cookies else None, **extra
+        )
         self._reader = asyncio.create_task(self._read())
 
     async def join(

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from rathaus.app import create_app
 from rathaus.config import Settings, load_settings
+from rathaus.serving import uvicorn_options
 from tests.support.network import MEDIA_IFACE
 
 
@@ -61,17 +62,8 @@ def server_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
 @contextlib.asynccontextmanager
 async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=settings.server.port,
-        log_level="warning",
-        access_log=False,
-        ws_max_size=65 * 1024,
-        ws_per_message_deflate=False,  # as `rathaus serve`
-        ws_ping_interval=None,
-        lifespan="on",
-    )
+    # As `rathaus serve` (the same options, proxies trusted included), only quieter.
+    config = uvicorn.Config(app, log_level="warning", **uvicorn_options(settings))
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -55,13 +55,21 @@ MODERATOR_ONLY = {
 }
 
 
-def expected_entry(role: Role, access: RoomAccess, password_ok: bool | None, barred: bool) -> str:
-    """The table, in words: moderators always enter; then bar, guests, lock, password, lobby."""
+def expected_entry(
+    role: Role,
+    access: RoomAccess,
+    password_ok: bool | None,
+    barred: bool,
+    invited: bool,
+    suspect: bool,
+) -> str:
+    """The table, in words: moderators always enter; then bar, guests (unless invited), lock,
+    password, lobby (where guests from a barred guest's address wait too)."""
     if role is Role.MODERATOR:
         return "admit"
     if barred:
         return "refuse:barred"
-    if role is Role.GUEST and not access.guests_allowed:
+    if role is Role.GUEST and not access.guests_allowed and not invited:
         return "refuse:guests_not_allowed"
     if access.locked:
         return "refuse:meeting_locked"
@@ -69,7 +77,7 @@ def expected_entry(role: Role, access: RoomAccess, password_ok: bool | None, bar
         return "refuse:password_required"
     if access.has_password and password_ok is False:
         return "refuse:wrong_password"
-    return "wait" if access.lobby else "admit"
+    return "wait" if access.lobby or suspect else "admit"
 
 
 def as_text(decision: Decision) -> str:
@@ -79,28 +87,43 @@ def as_text(decision: Decision) -> str:
 
 
 CASES = [
-    (role, RoomAccess(guests, lobby, password, locked, present), password_ok, barred)
-    for role, guests, lobby, password, locked, present, password_ok, barred in itertools.product(
-        Role,
-        [True, False],
-        [True, False],
-        [True, False],
-        [True, False],
-        [True, False],
-        [None, False, True],
-        [True, False],
+    (role, RoomAccess(guests, lobby, password, locked, present), password_ok, barred, inv, sus)
+    for role, guests, lobby, password, locked, present, password_ok, barred, inv, sus in (
+        itertools.product(
+            Role,
+            [True, False],
+            [True, False],
+            [True, False],
+            [True, False],
+            [True, False],
+            [None, False, True],
+            [True, False],
+            [True, False],
+            [True, False],
+        )
     )
 ]
 
 
-@pytest.mark.parametrize(("role", "access", "password_ok", "barred"), CASES)
-def test_entry(role: Role, access: RoomAccess, password_ok: bool | None, barred: bool) -> None:
-    decision = decide_entry(role, access, password_ok=password_ok, barred=barred)
-    assert as_text(decision) == expected_entry(role, access, password_ok, barred)
+@pytest.mark.parametrize(("role", "access", "password_ok", "barred", "invited", "suspect"), CASES)
+def test_entry(
+    role: Role,
+    access: RoomAccess,
+    password_ok: bool | None,
+    barred: bool,
+    invited: bool,
+    suspect: bool,
+) -> None:
+    decision = decide_entry(
+        role, access, password_ok=password_ok, barred=barred, invited=invited, suspect=suspect
+    )
+    assert as_text(decision) == expected_entry(
+        role, access, password_ok, barred, invited, suspect
+    )
 
 
 def test_the_matrix_is_complete() -> None:
-    assert len(CASES) == 3 * 2**5 * 3 * 2
+    assert len(CASES) == 3 * 2**5 * 3 * 2**3
     assert MODERATOR_ACTIONS == MODERATOR_ONLY
 
 

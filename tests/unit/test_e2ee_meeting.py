@@ -18,7 +18,7 @@ from rathaus.meetings.meeting import Meeting
 from rathaus.meetings.participant import Participant
 from rathaus.rooms.service import Room
 from tests.support.devices import TestDevice, b64url
-from tests.unit.test_meeting_rules import FakeMedia, FakePeer
+from tests.support.meetings import FakeMedia, FakePeer
 
 MODERATOR = Entrant(role=Role.MODERATOR)
 ENVELOPE = b64url(bytes(range(60)))

@@ -1,73 +1,15 @@
 """The meeting's rules, with the Janus side replaced by a recorder (the edge of the machine)."""
 
 import asyncio
-import json
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
-from rathaus.config import MeetingSettings
 from rathaus.errors import ClientError, InvalidState
 from rathaus.meetings import protocol as p
-from rathaus.meetings.meeting import Meeting
+from rathaus.meetings.access import Entrant
 from rathaus.meetings.participant import IllegalTransition, ParticipantState
-from rathaus.rooms.service import Room
-
-
-class FakePeer:
-    def __init__(self) -> None:
-        self.frames: list[dict[str, Any]] = []
-        self.closed: int | None = None
-
-    def send(self, frame: str) -> None:
-        self.frames.append(json.loads(frame))
-
-    def close(self, code: int, reason: str = "") -> None:
-        self.closed = code
-
-    def types(self) -> list[str]:
-        return [f["type"] for f in self.frames]
-
-    def last(self, type_: str) -> dict[str, Any]:
-        return [f for f in self.frames if f["type"] == type_][-1]
-
-
-class FakeMedia:
-    available = True
-
-    def __init__(self, listener: Any) -> None:
-        self.listener = listener
-        self.calls: list[tuple[Any, ...]] = []
-        self._feeds: list[p.FeedInfo] = []
-
-    def feeds(self) -> list[p.FeedInfo]:
-        return list(self._feeds)
-
-    async def publish(self, pid: str, kind: str, sdp: str, restart: bool) -> str:
-        self.calls.append(("publish", pid, kind, restart))
-        return "answer-sdp"
-
-    async def remove_participant(self, pid: str) -> None:
-        self.calls.append(("remove", pid))
-
-    async def close(self) -> None:
-        self.calls.append(("close",))
-
-
-def make_meeting(**settings: Any) -> tuple[Meeting, list[Meeting]]:
-    emptied: list[Meeting] = []
-    meeting = Meeting(
-        Room("team", "Team"),
-        MeetingSettings(**{"e2ee_required": False, **settings}),  # fakes cannot encrypt
-        make_media=FakeMedia,  # type: ignore[arg-type]
-        ice_servers=lambda pid: [{"urls": ["turn:x"], "username": pid}],
-        on_empty=emptied.append,
-    )
-    return meeting, emptied
-
-
-def join(name: str, resume: str | None = None) -> p.Join:
-    return p.Join(type="join", name=name, resume=resume)
+from tests.support.meetings import FakeMedia, FakePeer, join, make_meeting
 
 
 async def test_a_late_joiner_sees_everyone_and_everyone_sees_the_joiner() -> None:
@@ -152,12 +94,13 @@ async def test_without_resume_the_participant_leaves_after_the_grace_period() ->
 async def test_resume_with_a_wrong_token_fails_and_a_second_tab_replaces_the_first() -> None:
     meeting, _ = make_meeting()
     first = FakePeer()
-    anna = await meeting.join(first, join("Anna"))
+    browser = Entrant(guest_key="anna-browser")
+    anna = await meeting.join(first, join("Anna"), browser)
     with pytest.raises(ClientError) as info:
-        await meeting.join(FakePeer(), join("Anna", resume="wrong"))
+        await meeting.join(FakePeer(), join("Anna", resume="wrong"), browser)
     assert info.value.code == "resume_failed"
     second = FakePeer()
-    await meeting.join(second, join("Anna", resume=anna.resume_token))
+    await meeting.join(second, join("Anna", resume=anna.resume_token), browser)
     assert first.last("bye")["reason"] == "replaced" and first.closed == 1000
     meeting.detach(anna, first, clean=True)  # the old socket closing does not remove Anna
     await asyncio.sleep(0)

@@ -16,6 +16,8 @@ from rathaus.errors import ClientError
 router = APIRouter(prefix="/api", tags=["accounts"])
 
 SESSION_COOKIE = "rathaus_session"
+# A random id per browser, set by the room page: what binds a guest's resume token and a bar.
+GUEST_COOKIE = "rathaus_guest"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

@@ -78,6 +78,7 @@ class AccountService:
         *,
         directory: PasswordCheck | None = None,
         external_sign_in: bool = False,
+        pseudonyms: Callable[[str], str] | None = None,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
@@ -88,6 +89,7 @@ class AccountService:
             max_failures=settings.max_failures,
             window=settings.lockout_seconds,
             lockout=settings.lockout_seconds,
+            pseudonyms=pseudonyms,
         )
 
     # --- administration --------------------------------------------------------------------------

@@ -1,15 +1,18 @@
 """Temporary lockout after repeated failed attempts (sign-in, room passwords).
 
 Kept in memory: failures per key (a user name, a room, an address) within a window; a key with
-too many failures is locked for a while. Addresses are used here only, never logged.
+too many failures is locked for a while. Keys are used here only: the log names a locked key by
+its pseudonym, a keyed hash (``secrets_store.Pseudonyms``), never by itself.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
+
+from rathaus.secrets_store import Pseudonyms
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +26,12 @@ class Throttle:
         window: float,
         lockout: float,
         max_keys: int = 100_000,
+        pseudonyms: Callable[[str], str] | None = None,
     ) -> None:
         self._what = what
+        # The installation's (app.py); without one, a random key: never a plain hash, which
+        # anyone could reverse by hashing the addresses or names they suspect.
+        self._pseudonym = pseudonyms or Pseudonyms.ephemeral()
         self._max = max_failures
         self._window = window
         self._lockout = lockout
@@ -53,14 +60,9 @@ class Throttle:
                     self._what,
                     self._lockout,
                     self._max,
-                    _pseudonym(key),
+                    self._pseudonym(key),
                 )
 
     def succeeded(self, *keys: str) -> None:
         for key in keys:
             self._failures.pop(key, None)
-
-
-def _pseudonym(key: str) -> str:
-    """A short stable hash: lockouts can be correlated in the log without naming anyone."""
-    return hashlib.sha256(key.encode()).hexdigest()[:10]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -65,13 +65,22 @@ class SessionRow(Base):
 
 
 class AuditRow(Base):
-    """Who did what when in a meeting; never what was said or shown."""
+    """Who did what when in a room or its meeting; never what was said or shown. Actor and
+    target are parties (rathaus.audit.AuditParty): account, role and display name apart. No
+    foreign key to users: an entry outlives the account."""
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     room: Mapped[str] = mapped_column(String(64))
-    actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(32))
-    target: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    actor_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # None only in entries from before migration 0005 whose old label could not be read.
+    actor_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(200))
+    target_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    target_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    target_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # None: no target
+    # What the server adds (a guest link's expiry), never a user's text.
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -45,9 +45,12 @@ def decide_entry(
     password_ok: bool | None,
     barred: bool,
     invited: bool = False,
+    suspect: bool = False,
 ) -> Decision:
     """The rules for a `join`, in the order a person would meet them at the door.
-    ``password_ok`` is None when no password was given; ``invited``: a valid guest link."""
+    ``password_ok`` is None when no password was given; ``invited``: a valid guest link;
+    ``suspect``: a guest from the address of a barred guest, who waits for a moderator to decide
+    (rather than being refused with everyone else behind that address)."""
     if role is Role.MODERATOR:
         return Decision(Outcome.ADMIT)
     if barred:
@@ -60,7 +63,7 @@ def decide_entry(
         return Decision(
             Outcome.REFUSE, "password_required" if password_ok is None else "wrong_password"
         )
-    if access.lobby:
+    if access.lobby or suspect:
         return Decision(Outcome.WAIT)
     return Decision(Outcome.ADMIT)
 
@@ -109,5 +112,16 @@ class Entrant:
     role: Role = Role.GUEST
     user_id: int | None = None
     guest_key: str | None = None
+    address: str | None = None  # memory only: what a bar on a guest also holds on to
     password_ok: bool | None = None
     invited: bool = False  # a guest with a valid guest link
+    moderates_if_first: bool = False  # a room nobody owns, where the first one in moderates
+
+
+def role_in_meeting(entrant: Entrant, moderator_present: bool) -> Role:
+    """The role someone the door admitted has in the meeting: in a room nobody owns, whoever
+    comes in while no moderator is present moderates (if the server allows it). Decided only
+    after :func:`decide_entry` admitted them, so that it never skips the room's rules."""
+    if entrant.moderates_if_first and not moderator_present:
+        return Role.MODERATOR
+    return entrant.role

@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 import json
 import logging
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
 from rathaus import errors
+from rathaus.accounts.api import GUEST_COOKIE, SESSION_COOKIE
 from rathaus.meetings import protocol as p
-from rathaus.meetings.door import Door
+from rathaus.meetings.door import Door, Knock
 from rathaus.meetings.lanes import Lanes
 from rathaus.meetings.meeting import Meeting
 from rathaus.meetings.participant import Participant
@@ -112,16 +114,48 @@ async def meeting_socket(websocket: WebSocket, slug: str) -> None:
         peer.close(errors.ws_close_code(exc))
         await peer.drain()
         return
+    flood = Flood()
     try:
-        joined = await _await_join(websocket, peer, registry, room)
+        joined = await _await_join(websocket, peer, flood, registry, room)
         if joined is not None:
-            await _serve(websocket, peer, *joined, registry.settings.keepalive_timeout)
+            await _serve(websocket, peer, flood, *joined, registry.settings.keepalive_timeout)
     finally:
         await peer.drain()
 
 
+class Flood:
+    """The socket's message budget, the same before and after `join`: refused messages drain
+    the patience, and a client that keeps on flooding is disconnected."""
+
+    def __init__(self) -> None:
+        self._bucket = TokenBucket(RATE, BURST)
+        self._patience = TokenBucket(PATIENCE_RATE, MAX_REFUSED)
+        self._refused = 0
+
+    def allows(self) -> bool:
+        return self._bucket.take()
+
+    def refuse(self, peer: SocketPeer) -> bool:
+        """A message over the budget; False once the socket is closed for it."""
+        if not self._patience.take():
+            peer.close(errors.WS_CLOSE_RATE_LIMIT, "too many messages")
+            return False
+        self._refused += 1
+        if self._refused == 1 or self._refused % 50 == 0:
+            peer.error(errors.RateLimited("too many messages; slow down"))
+        return True
+
+
+def _knock(websocket: WebSocket) -> Knock:
+    return Knock(
+        address=websocket.client.host if websocket.client else "",
+        session_token=websocket.cookies.get(SESSION_COOKIE) or None,
+        guest_key=websocket.cookies.get(GUEST_COOKIE) or None,
+    )
+
+
 async def _await_join(
-    websocket: WebSocket, peer: SocketPeer, registry: MeetingRegistry, room: Room
+    websocket: WebSocket, peer: SocketPeer, flood: Flood, registry: MeetingRegistry, room: Room
 ) -> tuple[Meeting, Participant] | None:
     door: Door = websocket.app.state.door
     rooms: RoomService = websocket.app.state.rooms
@@ -136,6 +170,10 @@ async def _await_join(
             return None
         if isinstance(frame, int):
             return None
+        if not flood.allows():
+            if not flood.refuse(peer):
+                return None
+            continue
         try:
             message = p.parse_client_message(frame)
             if isinstance(message, p.Ping):  # a page may open its socket before joining
@@ -145,13 +183,13 @@ async def _await_join(
             if not isinstance(message, p.Join):
                 raise errors.InvalidState("join first", code="not_joined")
             room = await rooms.get(room.slug)  # the settings as they are now, not at connect
-            return await _enter(websocket, peer, registry, door, room, message)
+            return await _enter(_knock(websocket), peer, registry, door, room, message)
         except errors.ClientError as exc:
             peer.error(exc, ref=_type_of(frame))
 
 
 async def _enter(
-    websocket: WebSocket,
+    knock: Knock,
     peer: SocketPeer,
     registry: MeetingRegistry,
     door: Door,
@@ -159,15 +197,14 @@ async def _enter(
     message: p.Join,
 ) -> tuple[Meeting, Participant]:
     for _ in range(3):  # the meeting may end between our lookup and our join: take the next
-        meeting = await registry.meeting(room)
+        meeting = registry.meeting(room)
         try:
-            entrant = (
-                None if message.resume else await door.entrant(websocket, room, meeting, message)
-            )
-            if meeting.closed:
-                continue
-            return meeting, await meeting.join(peer, message, entrant)
-        except errors.ClientError:
+            with meeting.at_the_door():
+                entrant = await door.entrant(knock, room, message)
+                if meeting.closed:
+                    continue
+                return meeting, await meeting.join(peer, message, entrant)
+        except BaseException:
             meeting.release_if_empty()  # a refusal must not leave an empty meeting behind
             raise
     raise errors.MediaUnavailable("the meeting is being closed; try again")
@@ -176,6 +213,7 @@ async def _enter(
 async def _serve(
     websocket: WebSocket,
     peer: SocketPeer,
+    flood: Flood,
     meeting: Meeting,
     participant: Participant,
     keepalive_timeout: float,
@@ -190,10 +228,6 @@ async def _serve(
             peer.error(RuntimeError(), ref=message.type, **_context(message))
 
     lanes: Lanes[p.ClientMessage] = Lanes(handle, max_lanes=MAX_LANES, depth=LANE_DEPTH)
-    bucket = TokenBucket(RATE, BURST)
-    # Refused messages drain the patience; a client that keeps on flooding is disconnected.
-    patience = TokenBucket(PATIENCE_RATE, MAX_REFUSED)
-    refused = 0
     clean = False
     try:
         while True:
@@ -205,8 +239,7 @@ async def _serve(
             if isinstance(frame, int):
                 clean = frame in (1000, 1001)
                 break
-            message: p.ClientMessage | None = None
-            if bucket.take():
+            if flood.allows():
                 try:
                     message = p.parse_client_message(frame)
                 except errors.ClientError as exc:
@@ -217,12 +250,8 @@ async def _serve(
                     continue
                 if lanes.submit(_lane_of(message), message):
                     continue
-            if not patience.take():
-                peer.close(errors.WS_CLOSE_RATE_LIMIT, "too many messages")
+            if not flood.refuse(peer):
                 break
-            refused += 1
-            if refused == 1 or refused % 50 == 0:
-                peer.error(errors.RateLimited("too many messages; slow down"))
     finally:
         await lanes.close()
         meeting.detach(participant, peer, clean=clean)
@@ -256,16 +285,31 @@ def _type_of(frame: str) -> str | None:
     """Best-effort message type of a frame that failed to parse, for the error's ``ref``."""
     try:
         data = json.loads(frame)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     value = data.get("type") if isinstance(data, dict) else None
     return value if isinstance(value, str) and len(value) <= 32 else None
 
 
 def _same_origin(websocket: WebSocket) -> bool:
-    """Browsers send the page's Origin; it must be Rathaus's own host."""
+    """Browsers send the page's Origin; it must be Rathaus's own scheme, host and port."""
     origin = websocket.headers.get("origin")
     if origin is None:
         return True  # not a browser (bots, the telephony gateway)
-    host = origin.partition("://")[2]
-    return host == websocket.headers.get("host", "")
+    return _origin_of(origin) == _origin_of(f"{_http_scheme(websocket)}://{websocket.url.netloc}")
+
+
+def _http_scheme(websocket: WebSocket) -> str:
+    return "https" if websocket.url.scheme == "wss" else "http"
+
+
+def _origin_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) with the default port filled in; None for what is no origin."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)

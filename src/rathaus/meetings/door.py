@@ -1,24 +1,33 @@
 """The door of a meeting: who is knocking (their sign-in, their role in the room, the room
-password they typed), established by the server before the meeting's rules decide."""
+password they typed, their guest link), established by the server before the meeting's rules
+decide. The door knows nothing of WebSockets or cookies: it is given a :class:`Knock`."""
 
 from __future__ import annotations
 
-from fastapi import WebSocket
+from dataclasses import dataclass
 
-from rathaus.accounts.api import SESSION_COOKIE
 from rathaus.accounts.service import AccountService, User
 from rathaus.accounts.throttle import Throttle
 from rathaus.errors import RateLimited
 from rathaus.meetings import protocol as p
 from rathaus.meetings.access import Entrant, Role
-from rathaus.meetings.meeting import Meeting, Refused
+from rathaus.meetings.meeting import Refused
 from rathaus.meetings.ratelimit import TokenBucket
 from rathaus.rooms.invites import InviteCheck, Invites
 from rathaus.rooms.service import Room, RoomService
 
-GUEST_COOKIE = "rathaus_guest"
 MAX_TRACKED_ADDRESSES = 100_000
 MODERATING_ROLES = ("owner", "co_owner", "moderator")
+
+
+@dataclass(frozen=True)
+class Knock:
+    """What the server observes of someone at the door: the client's address (as the trusted
+    proxies give it), the sign-in session's token and the browser's guest key, if any."""
+
+    address: str
+    session_token: str | None = None
+    guest_key: str | None = None
 
 
 class Door:
@@ -29,67 +38,81 @@ class Door:
         invites: Invites,
         *,
         joins_per_minute: int = 30,
+        first_in_moderates: bool = True,
+        password_throttle: Throttle | None = None,
     ) -> None:
         self._rooms = rooms
         self._joins_per_minute = joins_per_minute
+        self._first_in_moderates = first_in_moderates
         self._accounts = accounts
         self._invites = invites
         # Join attempts per address: knocking again and again gets slowed down.
         self._joins: dict[str, TokenBucket] = {}
-        # Wrong room passwords: strict per address, generous per room (so that nobody can lock
-        # everyone else out of a room by guessing on purpose).
-        self._by_address = Throttle(
-            "room password (address)", max_failures=5, window=300, lockout=300
+        # Wrong room passwords lock the guesser (their address, and their browser or account),
+        # never the room: nobody can lock the others out by guessing on purpose.
+        self._passwords = password_throttle or Throttle(
+            "room password", max_failures=5, window=300, lockout=300
         )
-        self._by_room = Throttle("room password (room)", max_failures=50, window=300, lockout=60)
 
-    async def user(self, websocket: WebSocket) -> User | None:
-        token = websocket.cookies.get(SESSION_COOKIE, "")
-        signed_in = await self._accounts.session(token) if token else None
+    async def user(self, session_token: str | None) -> User | None:
+        signed_in = await self._accounts.session(session_token) if session_token else None
         return signed_in.user if signed_in else None
 
-    async def role(self, room: Room, user: User | None, meeting: Meeting) -> Role:
+    async def role(self, room: Room, user: User | None) -> Role:
+        """The role the room gives this person; being first in a room nobody owns is decided
+        by the meeting, after the room's rules have let the person in."""
         if user is not None and (
             user.is_admin or await self._rooms.role_of(room, user) in MODERATING_ROLES
         ):
             return Role.MODERATOR
-        if room.owner_id is None and not meeting.participants:
-            return Role.MODERATOR  # a room nobody owns: the first one in moderates (as in Jitsi)
         return Role.MEMBER if user is not None else Role.GUEST
 
-    async def entrant(
-        self, websocket: WebSocket, room: Room, meeting: Meeting, message: p.Join
-    ) -> Entrant:
-        address = websocket.client.host if websocket.client else ""
-        self._count_join(address)
-        user = await self.user(websocket)
-        role = await self.role(room, user, meeting)
-        invited = False
-        if role is Role.GUEST and not room.guests_allowed and message.invite:
-            check = self._invites.check(message.invite, room.slug)
-            if check is InviteCheck.EXPIRED:
-                raise Refused(
-                    "this guest link has expired; ask for a new one", code="guest_link_expired"
-                )
-            invited = check is InviteCheck.VALID
-        password_ok = None
-        if room.has_password and role is not Role.MODERATOR and message.password is not None:
-            keys = (f"{room.slug}|{address}",)
-            if self._by_address.locked(*keys) or self._by_room.locked(room.slug):
-                raise Refused("too many wrong passwords; try again in a few minutes", code="locked")
-            password_ok = await self._rooms.check_password(room, message.password)
-            if password_ok:
-                self._by_address.succeeded(*keys)
-            else:
-                self._by_address.failed(*keys)
-                self._by_room.failed(room.slug)
-        return Entrant(
+    async def entrant(self, knock: Knock, room: Room, message: p.Join) -> Entrant:
+        self._count_join(knock.address)
+        user = await self.user(knock.session_token)
+        role = await self.role(room, user)
+        identity = Entrant(
             role=role,
             user_id=user.id if user else None,
-            guest_key=websocket.cookies.get(GUEST_COOKIE),
-            password_ok=password_ok,
-            invited=invited,
+            guest_key=knock.guest_key,
+            address=knock.address,
+            moderates_if_first=room.owner_id is None and self._first_in_moderates,
         )
+        if message.resume:
+            return identity  # resuming: who it is, to bind the token to; no rules again
+        return Entrant(
+            role=identity.role,
+            user_id=identity.user_id,
+            guest_key=identity.guest_key,
+            address=identity.address,
+            moderates_if_first=identity.moderates_if_first,
+            password_ok=await self._password(room, identity, message.password),
+            invited=self._invited(room, role, message.invite),
+        )
+
+    def _invited(self, room: Room, role: Role, invite: str | None) -> bool:
+        if role is not Role.GUEST or room.guests_allowed or not invite:
+            return False
+        check = self._invites.check(invite, room.slug)
+        if check is InviteCheck.EXPIRED:
+            raise Refused(
+                "this guest link has expired; ask for a new one", code="guest_link_expired"
+            )
+        return check is InviteCheck.VALID
+
+    async def _password(self, room: Room, who: Entrant, password: str | None) -> bool | None:
+        """None when no password was given (or none is needed)."""
+        if not room.has_password or who.role is Role.MODERATOR or password is None:
+            return None
+        keys = _guesser_keys(room, who)
+        if self._passwords.locked(*keys):
+            raise Refused("too many wrong passwords; try again in a few minutes", code="locked")
+        ok = await self._rooms.check_password(room, password)
+        if ok:
+            self._passwords.succeeded(*keys)
+        else:
+            self._passwords.failed(*keys)
+        return ok
 
     def _count_join(self, address: str) -> None:
         if len(self._joins) > MAX_TRACKED_ADDRESSES:
@@ -98,3 +121,14 @@ class Door:
         bucket = self._joins.setdefault(address, TokenBucket(per_minute / 60, per_minute))
         if not bucket.take():
             raise RateLimited("too many attempts to join; wait a minute")
+
+
+def _guesser_keys(room: Room, who: Entrant) -> tuple[str, ...]:
+    """Whom wrong passwords count against: the address always (a guest who clears cookies
+    stays the same guesser), and the account or the browser's guest key."""
+    keys = [f"{room.slug}|address|{who.address}"]
+    if who.user_id is not None:
+        keys.append(f"{room.slug}|user|{who.user_id}")
+    elif who.guest_key:
+        keys.append(f"{room.slug}|guest|{who.guest_key}")
+    return tuple(keys)

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rathaus.errors import (
+    JANUS_FAILURES,
     JanusError,
     JanusProtocolError,
+    JanusTimeout,
     JanusUnavailable,
     MediaFailed,
     MediaUnavailable,
@@ -29,7 +31,6 @@ from rathaus.meetings.protocol import FeedInfo, Kind
 log = logging.getLogger(__name__)
 
 VIDEOROOM = "janus.plugin.videoroom"
-_JANUS_FAILURES = (JanusUnavailable, JanusError, JanusProtocolError)
 RESTORE_INTERVAL = 1.0
 
 
@@ -98,7 +99,9 @@ class MeetingMedia:
         """Place the meeting on a node now; if none is reachable, keep trying in the background."""
         try:
             await self._ensure()
-        except _JANUS_FAILURES as exc:
+        except MediaUnavailable:
+            return  # closed meanwhile: nothing to place
+        except JANUS_FAILURES as exc:
             log.warning("media service unavailable at meeting start: %s", exc)
             self._mark_lost()
 
@@ -111,17 +114,18 @@ class MeetingMedia:
             client = self._pool.pick()
             self._pool.acquire(client)
             session = None
+            room = secrets.randbelow(2**52) + 1
             try:
                 session = await client.create_session()
                 admin = await session.attach(VIDEOROOM)
-                room = secrets.randbelow(2**52) + 1
                 await videoroom.create_room(admin, room, description="rathaus")
                 await admin.detach()
+                if self._closed:  # the meeting ended while Janus was creating its room
+                    raise MediaUnavailable("the meeting has ended")
             except BaseException:
                 self._pool.release(client)
                 if session is not None:
-                    with contextlib.suppress(*_JANUS_FAILURES):
-                        await session.destroy()
+                    await _discard(session, room)
                 raise
             self._remove_listener = client.add_listener(on_down=self._on_node_down)
             self._client, self._session, self._room = client, session, room
@@ -129,14 +133,18 @@ class MeetingMedia:
 
     def _on_node_down(self) -> None:
         if self._session is not None:
-            self._forget_node()
+            self._forget_node(orphan=True)
             self._mark_lost()
 
-    def _forget_node(self) -> None:
-        """The node went away: its session, handles and feeds are gone with it."""
+    def _forget_node(self, *, orphan: bool = False) -> None:
+        """The node went away: its session, handles and feeds are gone with it. Its VideoRoom
+        room outlives the session at Janus: with ``orphan`` the pool removes it once the node
+        is back (a node that restarted has lost it anyway)."""
         if self._client is not None:
             self._remove_listener()
             self._pool.release(self._client)
+            if orphan:
+                self._pool.orphan(self._client, self._room)
         self._client, self._session = None, None
         self._publications.clear()
         self._subscriptions.clear()
@@ -154,7 +162,7 @@ class MeetingMedia:
             await asyncio.sleep(RESTORE_INTERVAL)
             try:
                 await self._ensure()
-            except _JANUS_FAILURES:
+            except JANUS_FAILURES:
                 continue
             self._lost = False
             self._listener.media_restored()
@@ -169,9 +177,13 @@ class MeetingMedia:
         """Await a Janus request, mapping its failures to client-visible errors."""
         try:
             return await coro
+        except JanusTimeout as exc:
+            # One unanswered request fails that request only: whether the node is alive is
+            # decided by its connection and keepalives (JanusClient), not by one participant.
+            raise MediaFailed("the media service did not answer in time") from exc
         except JanusUnavailable as exc:
             if self._session is not None:
-                self._forget_node()
+                self._forget_node(orphan=True)
                 self._mark_lost()
             raise MediaUnavailable("the media service is unavailable") from exc
         except JanusError as exc:
@@ -229,7 +241,7 @@ class MeetingMedia:
         if pub.up:
             pub.up = False
             await self._feed_gone(pub.feed_id)
-        with contextlib.suppress(*_JANUS_FAILURES):
+        with contextlib.suppress(*JANUS_FAILURES):
             await pub.handle.detach()
 
     def _on_publisher_event(self, pub: _Publication, event: object) -> None:
@@ -301,7 +313,7 @@ class MeetingMedia:
     async def _drop_subscription(self, sub: _Subscription) -> None:
         if self._subscriptions.get((sub.participant, sub.feed_id)) is sub:
             del self._subscriptions[(sub.participant, sub.feed_id)]
-        with contextlib.suppress(*_JANUS_FAILURES):
+        with contextlib.suppress(*JANUS_FAILURES):
             await sub.handle.detach()
 
     def _on_subscriber_event(self, sub: _Subscription, event: object) -> None:
@@ -345,10 +357,14 @@ class MeetingMedia:
             self._restore_task.cancel()
         session, room = self._session, self._room
         self._forget_node()
-        if session is None:
-            return
-        with contextlib.suppress(*_JANUS_FAILURES):
-            admin = await session.attach(VIDEOROOM)
-            await videoroom.destroy_room(admin, room)
-        with contextlib.suppress(*_JANUS_FAILURES):
-            await session.destroy()
+        if session is not None:
+            await _discard(session, room)
+
+
+async def _discard(session: JanusSession, room: int) -> None:
+    """Destroy a meeting's room and session at Janus (the room first: it outlives sessions)."""
+    with contextlib.suppress(*JANUS_FAILURES):
+        admin = await session.attach(VIDEOROOM)
+        await videoroom.destroy_room(admin, room)
+    with contextlib.suppress(*JANUS_FAILURES):
+        await session.destroy()

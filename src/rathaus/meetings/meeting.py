@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rathaus.config import MeetingSettings
@@ -16,10 +17,12 @@ from rathaus.meetings.access import (
     MODERATOR_ACTIONS,
     Entrant,
     Outcome,
+    Role,
     RoomAccess,
     decide_entry,
     e2ee_required,
     may,
+    role_in_meeting,
 )
 from rathaus.meetings.moderation import UnknownParticipant, moderate
 from rathaus.meetings.participant import Participant, ParticipantState, Peer
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_KNOWN_GUESTS = 10_000
+
 Audit = Callable[[str, Participant, "Participant | None"], Awaitable[None]]
 
 
@@ -39,6 +44,11 @@ async def _no_audit(action: str, actor: Participant, target: Participant | None)
 
 class MeetingFull(ClientError):
     code = "meeting_full"
+    status = 403
+
+
+class LobbyFull(ClientError):
+    code = "lobby_full"
     status = 403
 
 
@@ -75,7 +85,13 @@ class Meeting:
         self.locked = False
         self.barred_users: set[int] = set()
         self.barred_guests: set[str] = set()
+        self.barred_addresses: set[str] = set()  # of barred guests
+        # Guest keys of everyone admitted so far: known browsers behind a barred address are
+        # not suspected of being the barred guest with cleared cookies.
+        self.known_guests: set[str] = set()
         self.closed = False
+        # Joins under way: the meeting is not released while one is still at the door.
+        self._entering = 0
         # End-to-end encryption: a moderator may let in devices that cannot encrypt. Whether it is
         # required is fixed for the meeting's life: clients decide to encrypt by their `welcome`,
         # so a change of the room's setting takes effect in its next meeting.
@@ -102,27 +118,60 @@ class Meeting:
         )
 
     def _barred(self, entrant: Entrant) -> bool:
-        return (entrant.user_id is not None and entrant.user_id in self.barred_users) or (
-            entrant.guest_key is not None and entrant.guest_key in self.barred_guests
+        if entrant.user_id is not None:
+            return entrant.user_id in self.barred_users
+        return entrant.guest_key is not None and entrant.guest_key in self.barred_guests
+
+    def _suspect(self, entrant: Entrant) -> bool:
+        """A guest new to this meeting from the address of a barred guest (who may have
+        cleared their cookies)."""
+        return (
+            entrant.user_id is None
+            and entrant.address in self.barred_addresses
+            and entrant.guest_key not in self.known_guests
         )
+
+    @contextlib.contextmanager
+    def at_the_door(self) -> Iterator[None]:
+        """While someone is at the door (the server checks who they are, Janus is asked for the
+        meeting's room), the meeting is not released even if it is empty."""
+        self._entering += 1
+        try:
+            yield
+        finally:
+            self._entering -= 1
+
+    def bar(self, participant: Participant) -> None:
+        """Keep a removed participant out of this meeting: a member by account, a guest by
+        browser; a guest new to the meeting from the same address (cleared cookies, another
+        browser) waits in the lobby for a moderator, even where the room has none, rather than
+        being refused: other people may share that address (an office, a public network)."""
+        if participant.user_id is not None:
+            self.barred_users.add(participant.user_id)
+            return
+        if participant.guest_key is not None:
+            self.barred_guests.add(participant.guest_key)
+        if participant.address:
+            self.barred_addresses.add(participant.address)
 
     async def join(
         self, peer: Peer, message: p.Join, entrant: Entrant | None = None
     ) -> Participant:
         if self.closed:
             raise MediaUnavailable("the meeting is closing; try again")
+        entrant = entrant or Entrant()
         if message.resume:
-            participant = self._resume(peer, message.resume)
+            participant = self._resume(peer, message.resume, entrant)
             self._welcome(participant, resumed=True)
             self.keys.resumed(participant)
             return participant
-        entrant = entrant or Entrant()
         decision = decide_entry(
             entrant.role,
             self.access(),
             password_ok=entrant.password_ok,
             barred=self._barred(entrant),
             invited=entrant.invited,
+            suspect=self._suspect(entrant),
         )
         if decision.outcome is Outcome.REFUSE:
             raise Refused(_REFUSALS.get(decision.code, decision.code), code=decision.code)
@@ -132,14 +181,21 @@ class Meeting:
             # The moderators may want to let them in: they learn who could not encrypt.
             self._to_moderators(p.encode("e2ee_refused", name=message.name))
             raise
-        if len(self.participants) + len(self.waiting) >= self._settings.max_participants:
-            raise MeetingFull("the meeting is full")
+        waits = decision.outcome is Outcome.WAIT
+        if not waits:
+            await self.media.start()  # Janus resources only for someone the door let in
+            if self.closed:
+                raise MediaUnavailable("the meeting has ended")
+        # From here on nothing awaits: the role and the room's limits hold for the admission.
+        role = entrant.role if waits else role_in_meeting(entrant, self.moderator_present())
+        self._check_room(role, waits=waits)
         participant = Participant(
             name=message.name,
             peer=peer,
-            role=entrant.role,
+            role=role,
             user_id=entrant.user_id,
             guest_key=entrant.guest_key,
+            address=entrant.address,
             device=message.device,
         )
         if decision.outcome is Outcome.WAIT:
@@ -150,6 +206,16 @@ class Meeting:
         else:
             self._admit(participant)
         return participant
+
+    def _check_room(self, role: Role, *, waits: bool) -> None:
+        """Room for one more: the lobby has a limit of its own, so that waiting people never
+        fill the meeting; moderators are never turned away as "full" and never wait."""
+        if role is Role.MODERATOR:
+            return
+        if waits and len(self.waiting) >= self._settings.max_waiting:
+            raise LobbyFull("too many people are waiting; try again later")
+        if not waits and len(self.participants) >= self._settings.max_participants:
+            raise MeetingFull("the meeting is full")
 
     def _check_encryption(self, device: p.Device | None) -> None:
         """Where E2EE is required, a device that cannot encrypt (moderators' too) stays out
@@ -189,12 +255,15 @@ class Meeting:
         if participant.id not in self.waiting:
             raise Refused("this participant is not waiting", code="unknown_participant")
         self._check_encryption(participant.device)  # unencrypted ones disallowed meanwhile
+        self._check_room(participant.role, waits=False)
         del self.waiting[participant.id]
         participant.move(ParticipantState.JOINED)
         self._to_moderators(p.encode("knock_ended", id=participant.id))
         self._admit(participant)
 
     def _admit(self, participant: Participant) -> None:
+        if participant.guest_key and len(self.known_guests) < MAX_KNOWN_GUESTS:
+            self.known_guests.add(participant.guest_key)
         had_moderator = self.moderator_present()
         participant.state = ParticipantState.JOINED
         self.participants[participant.id] = participant
@@ -226,11 +295,22 @@ class Meeting:
             )
         )
 
-    def _resume(self, peer: Peer, token: str) -> Participant:
+    def _resume(self, peer: Peer, token: str, entrant: Entrant) -> Participant:
+        """The token is bound to the browser that got it (its sign-in or guest key): a token
+        from elsewhere resumes nothing. Without either, a participant still connected cannot be
+        taken over, only one whose connection dropped."""
         for participant in self.participants.values():
             if hmac.compare_digest(participant.resume_token, token):
                 break
         else:
+            raise ResumeFailed("nothing to resume; join afresh")
+        same_browser = (participant.user_id, participant.guest_key) == (
+            entrant.user_id,
+            entrant.guest_key,
+        )
+        anonymous = entrant.user_id is None and entrant.guest_key is None
+        connected = participant.state is ParticipantState.JOINED and participant.peer is not None
+        if not same_browser or (anonymous and connected):
             raise ResumeFailed("nothing to resume; join afresh")
         if participant.grace_timer is not None:
             participant.grace_timer.cancel()
@@ -279,8 +359,9 @@ class Meeting:
         self.release_if_empty()
 
     def release_if_empty(self) -> None:
-        """Nobody in the meeting and nobody waiting: the meeting (and its Janus room) ends."""
-        if not self.participants and not self.waiting and not self.closed:
+        """Nobody in the meeting, nobody waiting and nobody at the door: the meeting (and its
+        Janus room) ends."""
+        if not (self.participants or self.waiting or self._entering or self.closed):
             self._on_empty(self)
 
     def deny(self, participant: Participant) -> None:

@@ -64,7 +64,7 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
         case p.AdmitAll():
             for waiting in list(meeting.waiting.values()):
                 if meeting.may_enter(waiting):  # the others wait on (they cannot encrypt)
-                    meeting.admit(waiting)
+                    meeting.admit(waiting)  # until the meeting is full: meeting_full
         case p.Deny(id=pid):
             target = _waiting(meeting, pid)
             meeting.deny(target)
@@ -85,10 +85,7 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
         case p.Remove(id=pid, bar=bar):
             target = _joined(meeting, pid)
             if bar:
-                if target.user_id is not None:
-                    meeting.barred_users.add(target.user_id)
-                if target.guest_key is not None:
-                    meeting.barred_guests.add(target.guest_key)
+                meeting.bar(target)
             await meeting.audit("remove_and_bar" if bar else "remove", actor, target)
             _shown(meeting, "remove", actor, target)
             await meeting.leave(target, "removed")

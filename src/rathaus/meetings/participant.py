@@ -54,6 +54,9 @@ class Participant:
     user_id: int | None = None
     # A guest's browser, from a cookie: what a bar holds on to when there is no account.
     guest_key: str | None = None
+    # The guest's address (memory only, never logged or sent): a bar holds on it too, so that
+    # clearing cookies does not undo it.
+    address: str | None = None
     # Media a moderator blocked at Janus ("audio", "video") until the participant turns them on.
     blocked: set[str] = field(default_factory=set)
     # The device's public keys, as given in `join` (memory only; never a private key).

@@ -38,6 +38,26 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Strings relayed to Janus: Janus's JSON parser refuses a NUL and then cannot even say which
+# request it refused, so such a request would look like a dead media node. SDP lines end in
+# CRLF; nothing else below the space character belongs in SDP or an ICE candidate.
+_SDP_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control(pattern: re.Pattern[str]) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and pattern.search(value):
+            raise ValueError("contains control characters")
+        return value
+
+    return BeforeValidator(check)
+
+
+SdpText = Annotated[str, Field(min_length=1, max_length=MAX_SDP), _no_control(_SDP_CONTROL)]
+LineText = Annotated[str, _no_control(_LINE_CONTROL)]
+
+
 def clean_name(value: str) -> str:
     """Display names: NFC, inner white space folded, no control or format characters."""
     text = " ".join(unicodedata.normalize("NFC", value).split())
@@ -96,7 +116,7 @@ class Join(_Message):
 class Publish(_Message):
     type: Literal["publish"]
     kind: Kind
-    sdp: str = Field(min_length=1, max_length=MAX_SDP)
+    sdp: SdpText
     restart: bool = False
 
 
@@ -107,10 +127,10 @@ class Unpublish(_Message):
 
 class IceCandidate(_Message):
     model_config = ConfigDict(extra="ignore", frozen=True)
-    candidate: str = Field(max_length=1024)
-    sdpMid: str | None = Field(default=None, max_length=64)
+    candidate: LineText = Field(max_length=1024)
+    sdpMid: LineText | None = Field(default=None, max_length=64)
     sdpMLineIndex: int | None = Field(default=None, ge=0, le=64)
-    usernameFragment: str | None = Field(default=None, max_length=256)
+    usernameFragment: LineText | None = Field(default=None, max_length=256)
 
 
 class Trickle(_Message):
@@ -134,7 +154,7 @@ class Subscribe(_Message):
 class Answer(_Message):
     type: Literal["answer"]
     feed: FeedId
-    sdp: str = Field(min_length=1, max_length=MAX_SDP)
+    sdp: SdpText
 
 
 class Unsubscribe(_Message):
@@ -306,6 +326,8 @@ def parse_client_message(frame: str | bytes) -> ClientMessage:
         data = json.loads(frame)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadMessage("the message is not JSON") from exc
+    except RecursionError as exc:  # deeply nested arrays or objects
+        raise BadMessage("the message is nested too deeply") from exc
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise BadMessage("a message is a JSON object with a string field 'type'")
     try:

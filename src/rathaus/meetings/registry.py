@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from rathaus.audit import AuditLog
+from rathaus.audit import AuditLog, AuditParty, PartyRole
 from rathaus.config import MeetingSettings, TurnSettings
 from rathaus.media.janus.pool import JanusPool
 from rathaus.meetings.media import MediaListener, MeetingMedia
@@ -39,9 +39,9 @@ class MeetingRegistry:
     def __len__(self) -> int:
         return len(self._meetings)
 
-    async def meeting(self, room: Room) -> Meeting:
-        """The live meeting of a room (created if there is none), with the room's current
-        settings."""
+    def meeting(self, room: Room) -> Meeting:
+        """The live meeting of a room (created if there is none, without any Janus resources
+        until someone is admitted), with the room's current settings."""
         meeting = self._meetings.get(room.slug)
         if meeting is not None and not meeting.closed:
             meeting.room = room
@@ -56,7 +56,6 @@ class MeetingRegistry:
         if self._audit_log is not None:
             meeting.audit = self._auditor(room.slug)
         self._meetings[room.slug] = meeting
-        await meeting.media.start()
         return meeting
 
     def _auditor(self, slug: str) -> Audit:
@@ -89,7 +88,7 @@ class MeetingRegistry:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
 
-def _label(participant: Participant) -> str:
-    """Who, for the audit log: the display name, the role and, for members, the account."""
-    account = f", user {participant.user_id}" if participant.user_id is not None else ""
-    return f"{participant.name} ({participant.role.value}{account})"
+def _label(participant: Participant) -> AuditParty:
+    """Who, for the audit log: the role in the meeting, the account for members, and the display
+    name apart from both (a promoted guest is a moderator without an account)."""
+    return AuditParty(participant.name, PartyRole(participant.role.value), participant.user_id)

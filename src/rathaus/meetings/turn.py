@@ -6,9 +6,8 @@ import base64
 import hashlib
 import hmac
 import time
-from typing import Any
-
 from rathaus.config import TurnSettings
+from rathaus.meetings.server_messages import IceServer
 
 
 def turn_credentials(secret: str, user: str, ttl: int, now: float | None = None) -> tuple[str, str]:
@@ -19,8 +18,8 @@ def turn_credentials(secret: str, user: str, ttl: int, now: float | None = None)
     return username, base64.b64encode(digest).decode("ascii")
 
 
-def ice_servers(settings: TurnSettings, participant_id: str) -> list[dict[str, Any]]:
+def ice_servers(settings: TurnSettings, participant_id: str) -> list[IceServer]:
     if not settings.enabled:
         return []
     username, credential = turn_credentials(settings.secret, participant_id, settings.ttl)
-    return [{"urls": list(settings.urls), "username": username, "credential": credential}]
+    return [IceServer(urls=list(settings.urls), username=username, credential=credential)]

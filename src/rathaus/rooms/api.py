@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from rathaus.accounts.api import accounts, require_member
+from rathaus.accounts.service import User
 from rathaus.rooms.invites import MAX_HOURS, Invites
 from rathaus.rooms.service import MAX_NAME, Room, RoomService
 
@@ -99,18 +100,26 @@ async def change_room(slug: str, body: RoomSettings, request: Request) -> RoomSe
     return RoomSettingsOut.of(room)
 
 
+async def _role_change(request: Request, slug: str, username: str) -> tuple[User, User]:
+    """The caller and the member whose room role is to change. Whether the caller may change the
+    room's roles is checked before the name is looked up, so that a refusal is the same whether
+    or not the name exists: nobody finds out user names by asking."""
+    user = (await require_member(request)).user
+    rooms = _rooms(request)
+    await rooms.require_manager(await rooms.get(slug), user)
+    return user, await accounts(request).user_named(username)
+
+
 @router.put("/{slug}/roles/{username}", status_code=status.HTTP_204_NO_CONTENT)
 async def give_role(slug: str, username: str, body: RoleIn, request: Request) -> None:
-    signed_in = await require_member(request)
-    member = await accounts(request).user_named(username)
-    await _rooms(request).set_role(slug, signed_in.user, member, body.role)
+    user, member = await _role_change(request, slug, username)
+    await _rooms(request).set_role(slug, user, member, body.role)
 
 
 @router.delete("/{slug}/roles/{username}", status_code=status.HTTP_204_NO_CONTENT)
 async def take_role(slug: str, username: str, request: Request) -> None:
-    signed_in = await require_member(request)
-    member = await accounts(request).user_named(username)
-    await _rooms(request).set_role(slug, signed_in.user, member, None)
+    user, member = await _role_change(request, slug, username)
+    await _rooms(request).set_role(slug, user, member, None)
 
 
 class GuestLinkIn(BaseModel):

@@ -59,9 +59,10 @@ async def _no_accounts() -> bool:
     return False
 
 
-def _label(user: User, capacity: str) -> str:
-    """Who, for the audit log, in the form the meetings use: name (role, user id)."""
-    return f"{user.display_name} ({capacity}, user {user.id})"
+def _label(user: User, capacity: str) -> audit.AuditParty:
+    """Who, for the audit log: the account, the capacity in which it acts or is acted on, and
+    its display name apart from both."""
+    return audit.AuditParty(user.display_name, audit.PartyRole(capacity), user.id)
 
 
 def _switch(setting: str, old: bool, new: bool | None) -> str | None:
@@ -243,7 +244,7 @@ class RoomService:
         token, expires = invites.create(slug, hours)
         until = datetime.fromtimestamp(expires, UTC).strftime("until %Y-%m-%d %H:%M UTC")
         async with self._sessions.begin() as session:
-            audit.add(session, slug, actor, "room_guest_link_created", until)
+            audit.add(session, slug, actor, "room_guest_link_created", detail=until)
         return token, expires
 
     async def check_password(self, room: Room, password: str | None) -> bool:

@@ -13,8 +13,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from rathaus.accounts.api import GUEST_COOKIE
 from rathaus.errors import UnknownRoom
-from rathaus.meetings.door import GUEST_COOKIE
 from rathaus.rooms.service import RoomService
 from rathaus.rooms.slug import is_valid_slug, slugify
 

@@ -7,7 +7,8 @@ do not survive a reconnect: the caller recreates them when ``on_up`` fires).
 
 The client reconnects by itself (0.2 s doubling to 5 s). While it is down every request fails at
 once with :class:`JanusUnavailable`; a request that gets no answer within ``request_timeout`` fails
-with :class:`JanusTimeout`.
+with :class:`JanusTimeout`, which says nothing about the node: the node is down when its connection
+drops or a session's keepalive goes unanswered (:meth:`JanusClient.unresponsive`).
 """
 
 from __future__ import annotations
@@ -191,6 +192,15 @@ class JanusClient:
                         logger.exception("dispatching a %s failed", type(event).__name__)
         except ConnectionClosed:
             pass
+
+    def unresponsive(self) -> None:
+        """A keepalive went unanswered: the node counts as down. Dropping the connection kills
+        its sessions here and at Janus (which ends a transport's sessions with it), tells the
+        listeners, and reconnects."""
+        ws = self._ws
+        if ws is not None:
+            logger.warning("Janus did not answer a keepalive; reconnecting")
+            ws.transport.abort()
 
     def _lost(self, error: JanusUnavailable) -> None:
         """The connection is gone: fail every pending request, kill every session."""

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from rathaus.errors import JanusProtocolError
+from rathaus.errors import JanusError, JanusProtocolError
 
 JsonDict = dict[str, Any]
 
 SUBPROTOCOL = "janus-protocol"
+ERROR_INVALID_JSON = 454  # JANUS_ERROR_INVALID_JSON
+# A \u0000 escape that is not itself an escaped backslash followed by "u0000".
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 __all__ = [
     "SUBPROTOCOL",
@@ -327,7 +331,12 @@ class JanusProtocol:
             msg["candidate"] = candidate
         if candidates is not None:
             msg["candidates"] = candidates
-        return transaction, json.dumps(msg, separators=(",", ":"))
+        text = json.dumps(msg, separators=(",", ":"))
+        if _ESCAPED_NUL.search(text):
+            # Janus refuses such a frame without naming its transaction: the request would
+            # only time out. Refuse it here, where the caller still knows which it was.
+            raise JanusError(ERROR_INVALID_JSON, "a string in the request contains NUL")
+        return transaction, text
 
     def receive_data(self, text: str | bytes) -> list[Event]:
         """Parse one incoming frame. Raises :class:`JanusProtocolError` when it breaks the API."""

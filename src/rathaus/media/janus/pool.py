@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rathaus.errors import JanusUnavailable
+from rathaus.errors import JANUS_FAILURES, JanusUnavailable
 
-from .client import JanusClient
+from . import videoroom
+from .client import KEEPALIVE_INTERVAL, JanusClient
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,15 +28,31 @@ class JanusNode:
 class JanusPool:
     """One :class:`JanusClient` per node, with a count of the meetings placed on each."""
 
-    def __init__(self, nodes: Iterable[JanusNode], *, request_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        nodes: Iterable[JanusNode],
+        *,
+        request_timeout: float = 10.0,
+        keepalive_interval: float = KEEPALIVE_INTERVAL,
+    ) -> None:
         self.nodes = list(nodes)
         if not self.nodes:
             raise ValueError("a Janus pool needs at least one node")
         self.clients: dict[str, JanusClient] = {
-            n.name: JanusClient(n.url, n.api_secret, request_timeout=request_timeout)
+            n.name: JanusClient(
+                n.url,
+                n.api_secret,
+                request_timeout=request_timeout,
+                keepalive_interval=keepalive_interval,
+            )
             for n in self.nodes
         }
         self._load: dict[JanusClient, int] = dict.fromkeys(self.clients.values(), 0)
+        # VideoRoom rooms of meetings that lost their node: removed when it is back.
+        self._orphans: dict[JanusClient, set[int]] = {}
+        self._sweeps: set[asyncio.Task[None]] = set()
+        for client in self.clients.values():
+            client.add_listener(on_up=lambda c=client: self._sweep_soon(c))  # type: ignore[misc]
 
     async def start(self, *, wait: bool = True) -> None:
         """Connect every node. With ``wait``, wait until each has connected or timed out; a node
@@ -63,8 +84,40 @@ class JanusPool:
         """Count one meeting less on ``client``."""
         self._load[client] = max(0, self._load[client] - 1)
 
+    def orphan(self, client: JanusClient, room: int) -> None:
+        """A room left behind on ``client``'s node by a meeting that lost the connection."""
+        self._orphans.setdefault(client, set()).add(room)
+        if client.connected:  # still up (a request failed, not the node): sweep now
+            self._sweep_soon(client)
+
+    def _sweep_soon(self, client: JanusClient) -> None:
+        if self._orphans.get(client):
+            task = asyncio.get_running_loop().create_task(self._sweep(client))
+            self._sweeps.add(task)
+            task.add_done_callback(self._sweeps.discard)
+
+    async def _sweep(self, client: JanusClient) -> None:
+        rooms = self._orphans.pop(client, set())
+        try:
+            session = await client.create_session()
+        except JANUS_FAILURES:
+            self._orphans.setdefault(client, set()).update(rooms)  # next time it is up
+            return
+        try:
+            handle = await session.attach(videoroom.PLUGIN)
+            for room in rooms:
+                await videoroom.destroy_room(handle, room)  # one gone already is fine
+        except JANUS_FAILURES:
+            log.warning("could not remove %d orphaned rooms from a Janus node", len(rooms))
+        finally:
+            with contextlib.suppress(*JANUS_FAILURES):
+                await session.destroy()
+
     def load(self, client: JanusClient) -> int:
         return self._load[client]
 
     async def close(self) -> None:
+        for task in list(self._sweeps):
+            task.cancel()
+        await asyncio.gather(*self._sweeps, return_exceptions=True)
         await asyncio.gather(*(c.close() for c in self.clients.values()))

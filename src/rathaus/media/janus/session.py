@@ -118,7 +118,8 @@ class JanusSession:
             try:
                 await self.client._call("keepalive", session_id=self.id)
             except JanusTimeout:
-                logger.warning("Janus did not answer a keepalive")
+                self.client.unresponsive()  # the node's health: its keepalives, not requests
+                return
             except JanusUnavailable:
                 return  # the connection is down; _lost() kills this session
             except JanusError as exc:

@@ -55,6 +55,7 @@ def _jstr(value: str) -> str:
 
 def _read_or_create_secret(path: Path) -> str:
     if path.exists():
+        os.chmod(path, 0o600)  # tightened, should it have been given a looser mode
         value = path.read_text().strip()
         if value:
             return value
@@ -102,6 +103,10 @@ class JanusSupervisor:
         self._watch: asyncio.Task[None] | None = None
         self._stopping = False
         self._api_secret: str | None = None
+        self._admin_secret: str | None = None
+        # The Admin API (sessions, handles, their state), on loopback beside the Janus API: for
+        # `rathaus doctor`-style checks and the tests that prove nothing leaks.
+        self.admin_port: int | None = None
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -123,6 +128,19 @@ class JanusSupervisor:
         return f"ws://{host}:{self.port}/"
 
     @property
+    def admin_url(self) -> str:
+        if self.admin_port is None:
+            raise RuntimeError("Janus has not been started")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.admin_port}/"
+
+    @property
+    def admin_secret(self) -> str:
+        if self._admin_secret is None:
+            raise RuntimeError("Janus has not been configured")
+        return self._admin_secret
+
+    @property
     def log_path(self) -> Path:
         return self.dir / "janus.log"
 
@@ -137,6 +155,8 @@ class JanusSupervisor:
         self._stopping = False
         if self.port is None:
             self.port = free_port(self.host)
+        if self.admin_port is None:
+            self.admin_port = free_port(self.host)
         self.write_config()
         if self.log_path.exists():  # one log per start; the previous one is kept as janus.log.1
             self.log_path.replace(self.log_path.with_suffix(".log.1"))
@@ -162,7 +182,7 @@ class JanusSupervisor:
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
         self._api_secret = _read_or_create_secret(self.dir / "api_secret")
-        admin_secret = _read_or_create_secret(self.dir / "admin_secret")
+        admin_secret = self._admin_secret = _read_or_create_secret(self.dir / "admin_secret")
         main = self.dir / "janus.jcfg"
         self._write(main, self._main_config(self._api_secret, admin_secret))
         self._write(self.dir / "janus.transport.websockets.jcfg", self._ws_config())
@@ -172,6 +192,7 @@ class JanusSupervisor:
     @staticmethod
     def _write(path: Path, text: str) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # the mode of os.open applies only to a new file
         with os.fdopen(fd, "w") as f:
             f.write(text)
 
@@ -232,9 +253,20 @@ class JanusSupervisor:
             f"\tws_ip = {_jstr(self.host)}\n"
             "\twss = false\n"
             "}\n"
-            "admin: {\n\tadmin_ws = false\n\tadmin_wss = false\n}\n"
-            "cors: {\n}\n"
-            "certificates: {\n}\n"
+            + self._admin_config()
+            + "cors: {\n}\ncertificates: {\n}\n"
+        )
+
+    def _admin_config(self) -> str:
+        if self.admin_port is None:
+            return "admin: {\n\tadmin_ws = false\n\tadmin_wss = false\n}\n"
+        return (
+            "admin: {\n"
+            "\tadmin_ws = true\n"
+            f"\tadmin_ws_port = {self.admin_port}\n"
+            f"\tadmin_ws_ip = {_jstr(self.host)}\n"
+            "\tadmin_wss = false\n"
+            "}\n"
         )
 
     # --- process management -------------------------------------------------------------------

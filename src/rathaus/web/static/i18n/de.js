@@ -137,6 +137,8 @@ const de = {
   'error.not_admitted': 'Sie wurden noch nicht eingelassen.',
   'error.forbidden': 'Das dürfen nur Moderatorinnen und Moderatoren.',
   'error.unknown_participant': 'Diese Person ist nicht mehr in der Besprechung.',
+  'error.guest_link_expired': 'Dieser Gastlink ist abgelaufen. Bitte fragen Sie nach einem neuen.',
+  'error.lobby_full': 'Im Warteraum warten gerade zu viele Personen. Bitte versuchen Sie es später erneut.',
   'error.e2ee_required': 'Diese Besprechung ist Ende-zu-Ende-verschlüsselt, und dieser Browser kann nicht verschlüsseln. Bitte nehmen Sie einen aktuellen Browser, oder bitten Sie die Moderation, Teilnahme ohne Verschlüsselung zu erlauben.',
   'tile.plain': 'nicht verschlüsselt',
   'e2ee.on': 'Ende-zu-Ende-verschlüsselt',

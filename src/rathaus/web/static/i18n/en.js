@@ -137,6 +137,8 @@ const en = {
   'error.not_admitted': 'A moderator has not let you in yet.',
   'error.forbidden': 'Only moderators may do this.',
   'error.unknown_participant': 'This person is no longer in the meeting.',
+  'error.guest_link_expired': 'This guest link has expired. Please ask for a new one.',
+  'error.lobby_full': 'Too many people are waiting in the lobby. Please try again later.',
   'error.e2ee_required': 'This meeting is end-to-end encrypted, and this browser cannot encrypt. Please use a current browser, or ask a moderator to allow participants without encryption.',
   'tile.plain': 'not encrypted',
   'e2ee.on': 'End-to-end encrypted',

@@ -1,6 +1,7 @@
 // Entry point of room.html: picks the language, runs the pre-join → (lobby →) meeting → left
 // screens, and wires Signaling (protocol.js) and MediaSession (media.js) to the views.
 
+import { guestLinkToken, roomFromPath } from './address.js';
 import { detectLanguage, errorText, hasKey, setLanguage, t, translate, language } from './i18n.js';
 import { msg } from './protocol.js';
 import { Signaling, closeWarm, preconnect } from './signaling.js';
@@ -48,17 +49,6 @@ const ENDINGS = {
   bye_ended: ['left.ended', 'left.headingOut'],
   bye_denied: ['left.denied', 'left.headingDenied'],
 };
-
-/** The room id from /r/<room>. @returns {string} */
-function roomFromPath() {
-  const match = /^\/r\/([^/]+)\/?$/.exec(location.pathname);
-  const raw = match ? match[1] : location.pathname.split('/').filter(Boolean).pop() ?? '';
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
 
 /** @param {string} id @returns {HTMLElement} */
 function byId(id) {
@@ -184,7 +174,11 @@ class App {
   /** @param {string} name @param {MediaStream | null} stream @param {Device | null} device */
   joinWith(name, stream, device) {
     const publicDevice = device ? { ...device.publicInfo, e2ee: E2eeTransforms.supported() } : null;
-    const signaling = new Signaling(Signaling.urlFor(this.room), name, this.prejoin.password(), publicDevice);
+    const signaling = new Signaling(Signaling.urlFor(this.room), name, {
+      password: this.prejoin.password(),
+      invite: guestLinkToken(),
+      device: publicDevice,
+    });
     this.encryption?.close();
     const encryption = new MeetingEncryption({
       signaling,

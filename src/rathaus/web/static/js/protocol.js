@@ -57,7 +57,8 @@
 /** @typedef {ServerMessage['type']} ServerMessageType */
 
 /**
- * @typedef {{type: 'join', name: string, resume?: string, password?: string, device?: Device}
+ * @typedef {{type: 'join', name: string, resume?: string, password?: string, invite?: string,
+ *     device?: Device}
  *   | {type: 'publish', kind: FeedKind, sdp: string, restart?: boolean}
  *   | {type: 'unpublish', kind: FeedKind}
  *   | {type: 'trickle', pc: string, candidate: RTCIceCandidateInit | null}
@@ -85,6 +86,7 @@ export const ERROR_CODES = Object.freeze([
   'unknown_feed', 'media_unavailable', 'media_failed', 'unknown_room', 'resume_failed', 'internal',
   'meeting_full', 'barred', 'guests_not_allowed', 'meeting_locked', 'password_required',
   'wrong_password', 'locked', 'not_admitted', 'forbidden', 'unknown_participant', 'e2ee_required',
+  'guest_link_expired', 'lobby_full',
 ]);
 
 export const MAX_NAME_LENGTH = 64;
@@ -102,15 +104,22 @@ const MAX_BATCH_CHARS = 32 * 1024;
 
 export const msg = Object.freeze({
   /**
-   * `device` (the public keys) goes with a fresh join only: on a resume the server keeps the old one.
-   * @param {string} name @param {string} [resume] @param {string} [password] @param {Device | null} [device]
+   * A resume carries only the token: the server keeps the participant's password check, guest
+   * link and device from the first join. A fresh join carries the room password, the guest link's
+   * token (`invite`, from the page's `?invite=`) and the public device keys, each if there is one.
+   * @param {string} name
+   * @param {{resume?: string, password?: string, invite?: string, device?: Device | null}} [options]
    * @returns {ClientMessage}
    */
-  join(name, resume, password, device) {
+  join(name, { resume, password, invite, device } = {}) {
     if (resume) return { type: 'join', name, resume };
-    /** @type {ClientMessage} */
-    const message = password ? { type: 'join', name, password } : { type: 'join', name };
-    return device ? { ...message, device } : message;
+    return {
+      type: 'join',
+      name,
+      ...(password ? { password } : {}),
+      ...(invite ? { invite } : {}),
+      ...(device ? { device } : {}),
+    };
   },
   /** @param {string} to @param {string} envelope @returns {ClientMessage} */
   keyEnvelope(to, envelope) { return { type: 'key_envelope', to, envelope }; },

@@ -79,14 +79,16 @@ export class Signaling extends EventTarget {
   /**
    * @param {string} url ws(s)://host/ws/rooms/<room>
    * @param {string} name the display name (already normalized)
-   * @param {string} [password] the room password, if the room has one
-   * @param {import('./protocol.js').Device | null} [device] this browser's public device keys (E2EE)
+   * @param {{password?: string, invite?: string, device?: import('./protocol.js').Device | null}} [join]
+   *   the room password, the guest link's token and this browser's public device keys (E2EE),
+   *   each if there is one
    */
-  constructor(url, name, password, device = null) {
+  constructor(url, name, { password, invite, device = null } = {}) {
     super();
     this.url = url;
     this.name = name;
     this.password = password || undefined;
+    this.invite = invite || undefined;
     this.device = device;
     /** @type {LobbyStatus | null} set while waiting in the lobby */
     this.lobby = null;
@@ -192,7 +194,7 @@ export class Signaling extends EventTarget {
     const onOpen = () => {
       if (this.ws !== ws) return;
       this.resuming = this.resumeToken !== null;
-      this.rawSend(msg.join(this.name, this.resumeToken ?? undefined, this.password, this.device));
+      this.rawSend(this.joinMessage(this.resumeToken ?? undefined));
       this.lastReceived = Date.now();
       this.startTimers();
     };
@@ -214,6 +216,12 @@ export class Signaling extends EventTarget {
       this.ws = null;
       this.lost(e.code);
     });
+  }
+
+  /** @param {string} [resume] @returns {ClientMessage} */
+  joinMessage(resume) {
+    const { password, invite, device } = this;
+    return msg.join(this.name, { resume, password, invite, device });
   }
 
   /** @param {ClientMessage} message */
@@ -243,7 +251,7 @@ export class Signaling extends EventTarget {
         // The old participant is gone: join afresh under the same name, on the same socket.
         this.resuming = false;
         this.resumeToken = null;
-        this.rawSend(msg.join(this.name, undefined, this.password, this.device));
+        this.rawSend(this.joinMessage());
         return;
       }
       if (message.ref === 'join' && this.status !== 'joined' && message.code !== 'already_joined') {
