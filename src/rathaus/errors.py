@@ -6,6 +6,54 @@ place that maps errors to HTTP statuses and WebSocket close codes.
 
 from __future__ import annotations
 
+import enum
+
+
+class ErrorCode(enum.StrEnum):
+    """Every code a client may be told, over HTTP (``{"code", "message"}``) or the WebSocket
+    (``error``). docs/protocol.md, the browser's ERROR_CODES and the ``error.<code>`` texts of
+    both i18n catalogs are checked against this list by a test."""
+
+    # any request
+    BAD_REQUEST = "bad_request"
+    BAD_MESSAGE = "bad_message"
+    TOO_LARGE = "too_large"
+    RATE_LIMITED = "rate_limited"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    CONFLICT = "conflict"
+    INVALID_STATE = "invalid_state"
+    INTERNAL = "internal"
+    # accounts and sign-in (HTTP)
+    NOT_SIGNED_IN = "not_signed_in"
+    CSRF = "csrf"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    IDENTITY_UNAVAILABLE = "identity_unavailable"
+    # the signaling protocol
+    NOT_JOINED = "not_joined"
+    ALREADY_JOINED = "already_joined"
+    INVALID_NAME = "invalid_name"
+    UNKNOWN_ROOM = "unknown_room"
+    UNKNOWN_FEED = "unknown_feed"
+    MEDIA_UNAVAILABLE = "media_unavailable"
+    MEDIA_FAILED = "media_failed"
+    RESUME_FAILED = "resume_failed"
+    # the door, the lobby and moderation
+    MEETING_FULL = "meeting_full"
+    LOBBY_FULL = "lobby_full"
+    BARRED = "barred"
+    GUESTS_NOT_ALLOWED = "guests_not_allowed"
+    GUEST_LINK_EXPIRED = "guest_link_expired"
+    MEETING_LOCKED = "meeting_locked"
+    PASSWORD_REQUIRED = "password_required"
+    WRONG_PASSWORD = "wrong_password"
+    LOCKED = "locked"  # too many wrong passwords (room or sign-in): wait a few minutes
+    NOT_ADMITTED = "not_admitted"
+    FORBIDDEN = "forbidden"
+    UNKNOWN_PARTICIPANT = "unknown_participant"
+    # end-to-end encryption
+    E2EE_REQUIRED = "e2ee_required"
+
 
 class RathausError(Exception):
     """Base of every error Rathaus raises on purpose."""
@@ -14,10 +62,10 @@ class RathausError(Exception):
 class ClientError(RathausError):
     """A request that cannot be served; the client is told ``code`` and ``message``."""
 
-    code = "bad_request"
+    code: ErrorCode = ErrorCode.BAD_REQUEST
     status = 400
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -25,7 +73,7 @@ class ClientError(RathausError):
 
 
 class BadMessage(ClientError):
-    code = "bad_message"
+    code = ErrorCode.BAD_MESSAGE
 
 
 class Unprocessable(BadMessage):
@@ -35,54 +83,54 @@ class Unprocessable(BadMessage):
 
 
 class TooLarge(ClientError):
-    code = "too_large"
+    code = ErrorCode.TOO_LARGE
     status = 413
 
 
 class RateLimited(ClientError):
-    code = "rate_limited"
+    code = ErrorCode.RATE_LIMITED
     status = 429
 
 
 class NotFound(ClientError):
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
     status = 404
 
 
 class UnknownRoom(NotFound):
-    code = "unknown_room"
+    code = ErrorCode.UNKNOWN_ROOM
 
 
 class Conflict(ClientError):
-    code = "conflict"
+    code = ErrorCode.CONFLICT
     status = 409
 
 
 class InvalidState(ClientError):
     """A message that is not allowed in the current protocol state (``not_joined``, …)."""
 
-    code = "invalid_state"
+    code = ErrorCode.INVALID_STATE
     status = 409
 
 
 class MediaUnavailable(ClientError):
     """The media service (Janus) cannot be reached."""
 
-    code = "media_unavailable"
+    code = ErrorCode.MEDIA_UNAVAILABLE
     status = 503
 
 
 class MediaFailed(ClientError):
     """Janus refused a media request."""
 
-    code = "media_failed"
+    code = ErrorCode.MEDIA_FAILED
     status = 502
 
 
 class AuthenticationFailed(ClientError):
     """A sign-in was refused; the message never says whether the user exists."""
 
-    code = "authentication_failed"
+    code = ErrorCode.AUTHENTICATION_FAILED
     status = 401
 
 
@@ -151,11 +199,11 @@ def ws_close_code(error: Exception) -> int:
     return 1011
 
 
-def error_code(error: Exception) -> str:
+def error_code(error: Exception) -> ErrorCode:
     if isinstance(error, ClientError):
         return error.code
     if isinstance(error, JanusUnavailable):
         return MediaUnavailable.code
     if isinstance(error, IdentityUnavailable):
-        return "identity_unavailable"
-    return "internal"
+        return ErrorCode.IDENTITY_UNAVAILABLE
+    return ErrorCode.INTERNAL

@@ -6,6 +6,7 @@ from typing import Any
 
 from rathaus.config import MeetingSettings
 from rathaus.meetings import protocol as p
+from rathaus.meetings import server_messages as sm
 from rathaus.meetings.meeting import Meeting
 from rathaus.rooms.service import Room
 
@@ -34,9 +35,9 @@ class FakeMedia:
     def __init__(self, listener: Any) -> None:
         self.listener = listener
         self.calls: list[tuple[Any, ...]] = []
-        self._feeds: list[p.FeedInfo] = []
+        self._feeds: list[sm.FeedInfo] = []
 
-    def feeds(self) -> list[p.FeedInfo]:
+    def feeds(self) -> list[sm.FeedInfo]:
         return list(self._feeds)
 
     async def start(self) -> None:
@@ -60,7 +61,7 @@ def make_meeting(room: Room | None = None, **settings: Any) -> tuple[Meeting, li
         room or Room("team", "Team"),
         MeetingSettings(**{"e2ee_required": False, **settings}),  # fakes cannot encrypt
         make_media=FakeMedia,  # type: ignore[arg-type]
-        ice_servers=lambda pid: [{"urls": ["turn:x"], "username": pid}],
+        ice_servers=lambda pid: [sm.IceServer(urls=["turn:x"], username=pid, credential="c")],
         on_empty=emptied.append,
     )
     return meeting, emptied

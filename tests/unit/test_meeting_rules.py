@@ -7,6 +7,7 @@ import pytest
 
 from rathaus.errors import ClientError, InvalidState
 from rathaus.meetings import protocol as p
+from rathaus.meetings import server_messages as sm
 from rathaus.meetings.access import Entrant
 from rathaus.meetings.participant import IllegalTransition, ParticipantState
 from tests.support.meetings import FakeMedia, FakePeer, join, make_meeting
@@ -17,8 +18,8 @@ async def test_a_late_joiner_sees_everyone_and_everyone_sees_the_joiner() -> Non
     anna_peer, ben_peer = FakePeer(), FakePeer()
     anna = await meeting.join(anna_peer, join("Anna"))
     media = cast(FakeMedia, meeting.media)
-    media.listener.feed_up(p.FeedInfo(id="11", participant=anna.id, kind="camera"))
-    media._feeds.append(p.FeedInfo(id="11", participant=anna.id, kind="camera"))
+    media.listener.feed_up(sm.FeedInfo(id="11", participant=anna.id, kind="camera"))
+    media._feeds.append(sm.FeedInfo(id="11", participant=anna.id, kind="camera"))
     ben = await meeting.join(ben_peer, join("Ben"))
 
     welcome = ben_peer.last("welcome")

@@ -43,7 +43,7 @@ def test_turn_credentials_follow_coturns_rest_scheme() -> None:
 def test_no_ice_servers_without_turn() -> None:
     assert ice_servers(TurnSettings(), "p") == []
     servers = ice_servers(TurnSettings(urls=["turn:t:3478"], secret="s", ttl=60), "p")
-    assert servers[0]["urls"] == ["turn:t:3478"] and servers[0]["username"].endswith(":p")
+    assert servers[0].urls == ["turn:t:3478"] and servers[0].username.endswith(":p")
 
 
 def test_token_bucket() -> None:

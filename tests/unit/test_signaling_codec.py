@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from rathaus.errors import BadMessage, ClientError, TooLarge
 from rathaus.meetings import protocol as p
+from rathaus.meetings import server_messages as sm
 
 
 def frame(**fields: object) -> str:
@@ -98,8 +99,8 @@ def test_random_objects_never_raise_anything_but_a_client_error(data: dict[str, 
 
 
 def test_encode_dumps_models() -> None:
-    info = p.ParticipantInfo(id="a", name="B", audio=True, video=False)
-    assert json.loads(p.encode("participant_joined", participant=info)) == {
+    info = sm.ParticipantInfo(id="a", name="B", audio=True, video=False)
+    assert json.loads(sm.encode(sm.ParticipantJoined(participant=info))) == {
         "type": "participant_joined",
         "participant": {
             "id": "a",

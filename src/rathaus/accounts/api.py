@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from rathaus.accounts.service import AccountService, SignedIn, User
-from rathaus.errors import ClientError
+from rathaus.errors import ClientError, ErrorCode
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -23,17 +23,17 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class NotSignedIn(ClientError):
-    code = "not_signed_in"
+    code = ErrorCode.NOT_SIGNED_IN
     status = 401
 
 
 class Forbidden(ClientError):
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
     status = 403
 
 
 class CsrfRefused(Forbidden):
-    code = "csrf"
+    code = ErrorCode.CSRF
 
 
 class SignInBody(BaseModel):

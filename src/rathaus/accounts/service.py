@@ -17,7 +17,7 @@ from rathaus.accounts.passwords import check_strength, hash_password, needs_reha
 from rathaus.accounts.throttle import Throttle
 from rathaus.config import AccountSettings
 from rathaus.db.models import SessionRow, UserRow
-from rathaus.errors import AuthenticationFailed, BadMessage, ClientError, NotFound
+from rathaus.errors import AuthenticationFailed, BadMessage, ClientError, ErrorCode, NotFound
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 
@@ -25,7 +25,7 @@ PasswordCheck = Callable[[str, str], Awaitable[ExternalIdentity]]
 
 
 class SignInLocked(ClientError):
-    code = "locked"
+    code = ErrorCode.LOCKED
     status = 429
 
 

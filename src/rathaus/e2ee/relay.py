@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from rathaus.errors import RateLimited
 from rathaus.meetings import protocol as p
+from rathaus.meetings import server_messages as sm
 from rathaus.meetings.participant import Participant, ParticipantState
 from rathaus.meetings.ratelimit import TokenBucket
 
@@ -28,10 +29,10 @@ def encrypts(device: p.Device | None) -> bool:
 
 def meeting_state(
     participants: Iterable[Participant], *, required: bool, allow_unencrypted: bool
-) -> p.E2eeState:
+) -> sm.E2eeState:
     """End-to-end encrypted only in a meeting that requires it (clients encrypt only then), and
     only while every admitted participant's device encrypts."""
-    return p.E2eeState(
+    return sm.E2eeState(
         encrypted=required and all(encrypts(x.device) for x in participants),
         allow_unencrypted=allow_unencrypted,
     )
@@ -55,7 +56,7 @@ class KeyRelay:
 
     def forward(self, sender: Participant, recipient: Participant, envelope: str) -> None:
         self._take(sender, "key envelopes")
-        frame = p.encode("key_envelope", **{"from": sender.id, "envelope": envelope})
+        frame = sm.encode(sm.KeyEnvelopeFrom(from_=sender.id, envelope=envelope))
         if recipient.state is ParticipantState.DETACHED:
             held = self._held.setdefault(recipient.id, {})
             held.setdefault(sender.id, deque(maxlen=HELD_PER_SENDER)).append(frame)
@@ -67,7 +68,7 @@ class KeyRelay:
         the requester asks again if its frames still do not decrypt."""
         self._take(sender, "key requests")
         if recipient.state is not ParticipantState.DETACHED:
-            recipient.send(p.encode("key_request", **{"from": sender.id}))
+            recipient.send(sm.encode(sm.KeyRequestFrom(from_=sender.id)))
 
     def resumed(self, recipient: Participant) -> None:
         """Deliver what arrived for the participant while its connection was down."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from rathaus.errors import ErrorCode
+
 
 class Role(enum.Enum):
     MODERATOR = "moderator"  # room owner, co-owner, moderator, administrator, or promoted
@@ -35,7 +37,7 @@ class Outcome(enum.Enum):
 @dataclass(frozen=True)
 class Decision:
     outcome: Outcome
-    code: str = ""  # why, for REFUSE (an error code of docs/protocol.md)
+    code: ErrorCode | None = None  # why, for REFUSE
 
 
 def decide_entry(
@@ -54,15 +56,14 @@ def decide_entry(
     if role is Role.MODERATOR:
         return Decision(Outcome.ADMIT)
     if barred:
-        return Decision(Outcome.REFUSE, "barred")
+        return Decision(Outcome.REFUSE, ErrorCode.BARRED)
     if role is Role.GUEST and not access.guests_allowed and not invited:
-        return Decision(Outcome.REFUSE, "guests_not_allowed")
+        return Decision(Outcome.REFUSE, ErrorCode.GUESTS_NOT_ALLOWED)
     if access.locked:
-        return Decision(Outcome.REFUSE, "meeting_locked")
+        return Decision(Outcome.REFUSE, ErrorCode.MEETING_LOCKED)
     if access.has_password and password_ok is not True:
-        return Decision(
-            Outcome.REFUSE, "password_required" if password_ok is None else "wrong_password"
-        )
+        wrong = ErrorCode.PASSWORD_REQUIRED if password_ok is None else ErrorCode.WRONG_PASSWORD
+        return Decision(Outcome.REFUSE, wrong)
     if access.lobby or suspect:
         return Decision(Outcome.WAIT)
     return Decision(Outcome.ADMIT)

@@ -13,7 +13,9 @@ from starlette.websockets import WebSocketState
 
 from rathaus import errors
 from rathaus.accounts.api import GUEST_COOKIE, SESSION_COOKIE
+from rathaus.errors import ErrorCode
 from rathaus.meetings import protocol as p
+from rathaus.meetings import server_messages as sm
 from rathaus.meetings.door import Door, Knock
 from rathaus.meetings.lanes import Lanes
 from rathaus.meetings.meeting import Meeting
@@ -53,10 +55,19 @@ class SocketPeer:
             return
         self._outbox.put_nowait(frame)
 
-    def error(self, error: Exception, ref: str | None = None, **context: str) -> None:
+    def error(self, error: Exception, ref: str | None = None) -> None:
         message = error.message if isinstance(error, errors.ClientError) else "internal error"
-        code = errors.error_code(error)
-        self.send(p.encode("error", code=code, message=message, ref=ref, **context))
+        self.send(sm.encode(sm.Error(code=errors.error_code(error), message=message, ref=ref)))
+
+    def failed(self, error: Exception, request: p.ClientMessage) -> None:
+        """An error in answer to ``request``, with the feed or publication it was about (so
+        that the client can tie it up)."""
+        message = error.message if isinstance(error, errors.ClientError) else "internal error"
+        feed, kind = getattr(request, "feed", None), getattr(request, "kind", None)
+        answer = sm.Error(
+            code=errors.error_code(error), message=message, ref=request.type, feed=feed, kind=kind
+        )
+        self.send(sm.encode(answer))
 
     def close(self, code: int, reason: str = "") -> None:
         if not self._closing:
@@ -101,7 +112,8 @@ async def meeting_socket(websocket: WebSocket, slug: str) -> None:
     await websocket.accept()
     peer = SocketPeer(websocket)
     if not _same_origin(websocket):  # cross-site WebSocket hijacking
-        peer.error(errors.ClientError("this page may not connect here", code="forbidden"))
+        refused = errors.ClientError("this page may not connect here", code=ErrorCode.FORBIDDEN)
+        peer.error(refused)
         peer.close(errors.WS_CLOSE_PROTOCOL)
         await peer.drain()
         return
@@ -177,11 +189,11 @@ async def _await_join(
         try:
             message = p.parse_client_message(frame)
             if isinstance(message, p.Ping):  # a page may open its socket before joining
-                peer.send(p.encode("pong"))
+                peer.send(sm.PONG)
                 deadline = min(loop.time() + JOIN_TIMEOUT, opened + MAX_PREJOIN)
                 continue
             if not isinstance(message, p.Join):
-                raise errors.InvalidState("join first", code="not_joined")
+                raise errors.InvalidState("join first", code=ErrorCode.NOT_JOINED)
             room = await rooms.get(room.slug)  # the settings as they are now, not at connect
             return await _enter(_knock(websocket), peer, registry, door, room, message)
         except errors.ClientError as exc:
@@ -222,10 +234,10 @@ async def _serve(
         try:
             await meeting.handle(participant, message)
         except errors.ClientError as exc:
-            peer.error(exc, ref=message.type, **_context(message))
+            peer.failed(exc, message)
         except Exception:
             log.exception("failed to handle a %s message", message.type)
-            peer.error(RuntimeError(), ref=message.type, **_context(message))
+            peer.failed(RuntimeError(), message)
 
     lanes: Lanes[p.ClientMessage] = Lanes(handle, max_lanes=MAX_LANES, depth=LANE_DEPTH)
     clean = False
@@ -246,7 +258,7 @@ async def _serve(
                     peer.error(exc, ref=_type_of(frame))
                     continue
                 if isinstance(message, p.Ping):
-                    peer.send(p.encode("pong"))
+                    peer.send(sm.PONG)
                     continue
                 if lanes.submit(_lane_of(message), message):
                     continue
@@ -269,16 +281,6 @@ def _lane_of(message: p.ClientMessage) -> str:
         case p.Layer(feed=feed) | p.Restart(feed=feed):
             return f"sub:{feed}"
     return "control"
-
-
-def _context(message: p.ClientMessage) -> dict[str, str]:
-    """Which feed or publication a failed request was about, so the client can tie it up."""
-    context = {}
-    for key in ("feed", "kind"):
-        value = getattr(message, key, None)
-        if isinstance(value, str):
-            context[key] = value
-    return context
 
 
 def _type_of(frame: str) -> str | None:

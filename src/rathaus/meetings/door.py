@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rathaus.accounts.service import AccountService, User
 from rathaus.accounts.throttle import Throttle
-from rathaus.errors import RateLimited
+from rathaus.errors import ErrorCode, RateLimited
 from rathaus.meetings import protocol as p
 from rathaus.meetings.access import Entrant, Role
 from rathaus.meetings.meeting import Refused
@@ -96,7 +96,7 @@ class Door:
         check = self._invites.check(invite, room.slug)
         if check is InviteCheck.EXPIRED:
             raise Refused(
-                "this guest link has expired; ask for a new one", code="guest_link_expired"
+                "this guest link has expired; ask for a new one", code=ErrorCode.GUEST_LINK_EXPIRED
             )
         return check is InviteCheck.VALID
 
@@ -106,7 +106,9 @@ class Door:
             return None
         keys = _guesser_keys(room, who)
         if self._passwords.locked(*keys):
-            raise Refused("too many wrong passwords; try again in a few minutes", code="locked")
+            raise Refused(
+                "too many wrong passwords; try again in a few minutes", code=ErrorCode.LOCKED
+            )
         ok = await self._rooms.check_password(room, password)
         if ok:
             self._passwords.succeeded(*keys)

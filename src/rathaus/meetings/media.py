@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from rathaus.errors import (
     JANUS_FAILURES,
+    ErrorCode,
     JanusError,
     JanusProtocolError,
     JanusTimeout,
@@ -26,7 +27,8 @@ from rathaus.media.janus import videoroom
 from rathaus.media.janus.client import JanusClient, JanusHandle, JanusSession
 from rathaus.media.janus.core import Detached, HangUp, PluginEvent, WebrtcUp
 from rathaus.media.janus.pool import JanusPool
-from rathaus.meetings.protocol import FeedInfo, Kind
+from rathaus.meetings.protocol import Kind
+from rathaus.meetings.server_messages import FeedInfo
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ RESTORE_INTERVAL = 1.0
 
 
 class UnknownFeed(NotFound):
-    code = "unknown_feed"
+    code = ErrorCode.UNKNOWN_FEED
 
 
 class MediaListener(Protocol):

@@ -7,12 +7,13 @@ import contextlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rathaus.config import MeetingSettings
 from rathaus.e2ee.relay import KeyRelay, encrypts, meeting_state
-from rathaus.errors import ClientError, InvalidState, MediaUnavailable, RateLimited
+from rathaus.errors import ClientError, ErrorCode, InvalidState, MediaUnavailable, RateLimited
 from rathaus.meetings import protocol as p
+from rathaus.meetings import server_messages as sm
 from rathaus.meetings.access import (
     MODERATOR_ACTIONS,
     Entrant,
@@ -26,6 +27,7 @@ from rathaus.meetings.access import (
 )
 from rathaus.meetings.moderation import UnknownParticipant, moderate
 from rathaus.meetings.participant import Participant, ParticipantState, Peer
+from rathaus.meetings.server_messages import IceServer, encode
 from rathaus.rooms.service import Room
 
 if TYPE_CHECKING:
@@ -43,17 +45,17 @@ async def _no_audit(action: str, actor: Participant, target: Participant | None)
 
 
 class MeetingFull(ClientError):
-    code = "meeting_full"
+    code = ErrorCode.MEETING_FULL
     status = 403
 
 
 class LobbyFull(ClientError):
-    code = "lobby_full"
+    code = ErrorCode.LOBBY_FULL
     status = 403
 
 
 class ResumeFailed(ClientError):
-    code = "resume_failed"
+    code = ErrorCode.RESUME_FAILED
 
 
 class Refused(ClientError):
@@ -70,7 +72,7 @@ class Meeting:
         room: Room,
         settings: MeetingSettings,
         make_media: Callable[[MediaListener], MeetingMedia],
-        ice_servers: Callable[[str], list[dict[str, Any]]],
+        ice_servers: Callable[[str], list[IceServer]],
         on_empty: Callable[[Meeting], None],
         audit: Audit = _no_audit,
     ) -> None:
@@ -174,12 +176,13 @@ class Meeting:
             suspect=self._suspect(entrant),
         )
         if decision.outcome is Outcome.REFUSE:
-            raise Refused(_REFUSALS.get(decision.code, decision.code), code=decision.code)
+            assert decision.code is not None
+            raise Refused(_REFUSALS[decision.code], code=decision.code)
         try:
             self._check_encryption(message.device)
         except Refused:
             # The moderators may want to let them in: they learn who could not encrypt.
-            self._to_moderators(p.encode("e2ee_refused", name=message.name))
+            self._to_moderators(encode(sm.E2eeRefused(name=message.name)))
             raise
         waits = decision.outcome is Outcome.WAIT
         if not waits:
@@ -201,8 +204,8 @@ class Meeting:
         if decision.outcome is Outcome.WAIT:
             participant.state = ParticipantState.WAITING
             self.waiting[participant.id] = participant
-            participant.send(p.encode("lobby", status=self._lobby_status()))
-            self._to_moderators(p.encode("knock", participant=participant.info()))
+            participant.send(encode(sm.Lobby(status=self._lobby_status())))
+            self._to_moderators(encode(sm.Knock(participant=participant.info())))
         else:
             self._admit(participant)
         return participant
@@ -223,7 +226,7 @@ class Meeting:
         if self.e2ee_required and not self.allow_unencrypted and not encrypts(device):
             raise Refused(
                 "this meeting is end-to-end encrypted and this browser cannot encrypt",
-                code="e2ee_required",
+                code=ErrorCode.E2EE_REQUIRED,
             )
 
     def may_enter(self, participant: Participant) -> bool:
@@ -233,7 +236,7 @@ class Meeting:
             return False
         return True
 
-    def e2ee_state(self) -> p.E2eeState:
+    def e2ee_state(self) -> sm.E2eeState:
         return meeting_state(
             self.participants.values(),
             required=self.e2ee_required,
@@ -245,7 +248,7 @@ class Meeting:
         state = self.e2ee_state()
         if state != self._e2ee_shown:
             self._e2ee_shown = state
-            self._broadcast(p.encode("e2ee_state", **state.model_dump()), exclude=exclude)
+            self._broadcast(encode(sm.E2eeStateChanged(**state.model_dump())), exclude=exclude)
 
     def _lobby_status(self) -> str:
         return "waiting" if self.moderator_present() else "no_moderator"
@@ -253,12 +256,12 @@ class Meeting:
     def admit(self, participant: Participant) -> None:
         """Let a waiting participant in (a moderator's decision)."""
         if participant.id not in self.waiting:
-            raise Refused("this participant is not waiting", code="unknown_participant")
+            raise Refused("this participant is not waiting", code=ErrorCode.UNKNOWN_PARTICIPANT)
         self._check_encryption(participant.device)  # unencrypted ones disallowed meanwhile
         self._check_room(participant.role, waits=False)
         del self.waiting[participant.id]
         participant.move(ParticipantState.JOINED)
-        self._to_moderators(p.encode("knock_ended", id=participant.id))
+        self._to_moderators(encode(sm.KnockEnded(id=participant.id)))
         self._admit(participant)
 
     def _admit(self, participant: Participant) -> None:
@@ -268,30 +271,31 @@ class Meeting:
         participant.state = ParticipantState.JOINED
         self.participants[participant.id] = participant
         self._broadcast(
-            p.encode("participant_joined", participant=participant.info()), exclude=participant
+            encode(sm.ParticipantJoined(participant=participant.info())), exclude=participant
         )
         self._show_e2ee(exclude=participant)  # the newcomer learns it from `welcome`
         self._welcome(participant, resumed=False)
         if not had_moderator and self.moderator_present():
-            self._to_waiting(p.encode("lobby", status="waiting"))
+            self._to_waiting(encode(sm.Lobby(status="waiting")))
 
     def _welcome(self, participant: Participant, *, resumed: bool) -> None:
         participant.send(
-            p.encode(
-                "welcome",
-                self=participant.info(),
-                resume=participant.resume_token,
-                resumed=resumed,
-                participants=[o.info() for o in self._present() if o is not participant],
-                feeds=[f for f in self.media.feeds() if f.participant != participant.id],
-                ice_servers=self._ice_servers(participant.id),
-                media_available=self.media.available,
-                locked=self.locked,
-                e2ee=self.e2ee_state(),
-                e2ee_required=self.e2ee_required,
-                waiting=[w.info() for w in self.waiting.values()]
-                if participant.is_moderator
-                else [],
+            encode(
+                sm.Welcome(
+                    self_=participant.info(),
+                    resume=participant.resume_token,
+                    resumed=resumed,
+                    participants=[o.info() for o in self._present() if o is not participant],
+                    feeds=[f for f in self.media.feeds() if f.participant != participant.id],
+                    ice_servers=self._ice_servers(participant.id),
+                    media_available=self.media.available,
+                    locked=self.locked,
+                    e2ee=self.e2ee_state(),
+                    e2ee_required=self.e2ee_required,
+                    waiting=[w.info() for w in self.waiting.values()]
+                    if participant.is_moderator
+                    else [],
+                )
             )
         )
 
@@ -317,7 +321,7 @@ class Meeting:
             participant.grace_timer = None
         old = participant.peer
         if participant.state is ParticipantState.JOINED and old is not None and old is not peer:
-            old.send(p.encode("bye", reason="replaced"))
+            old.send(encode(sm.Bye(reason="replaced")))
             old.close(1000, "replaced")
         if participant.state is ParticipantState.DETACHED:
             participant.move(ParticipantState.JOINED)
@@ -351,11 +355,11 @@ class Meeting:
         if self.waiting.pop(participant.id, None) is None:
             return
         if reason is not None and participant.peer is not None:
-            participant.send(p.encode("bye", reason=reason))
+            participant.send(encode(sm.Bye(reason=reason)))
             participant.peer.close(1000, reason)
             participant.peer = None
         participant.move(ParticipantState.LEFT)
-        self._to_moderators(p.encode("knock_ended", id=participant.id))
+        self._to_moderators(encode(sm.KnockEnded(id=participant.id)))
         self.release_if_empty()
 
     def release_if_empty(self) -> None:
@@ -366,7 +370,7 @@ class Meeting:
 
     def deny(self, participant: Participant) -> None:
         if participant.id not in self.waiting:
-            raise Refused("this participant is not waiting", code="unknown_participant")
+            raise Refused("this participant is not waiting", code=ErrorCode.UNKNOWN_PARTICIPANT)
         self._leave_lobby(participant, reason="denied")
 
     async def leave(self, participant: Participant, reason: str = "left") -> None:
@@ -376,18 +380,18 @@ class Meeting:
         if participant.state is ParticipantState.LEFT:
             return
         if participant.peer is not None:
-            participant.send(p.encode("bye", reason=reason))
+            participant.send(encode(sm.Bye(reason=reason)))
             participant.peer.close(1000, reason)
             participant.peer = None
         participant.move(ParticipantState.LEFT)
         if participant.grace_timer is not None:
             participant.grace_timer.cancel()
         self.participants.pop(participant.id, None)
-        self._broadcast(p.encode("participant_left", id=participant.id))
+        self._broadcast(encode(sm.ParticipantLeft(id=participant.id)))
         self.keys.forget(participant.id)
         self._show_e2ee()
         if participant.is_moderator and not self.moderator_present():
-            self._to_waiting(p.encode("lobby", status="no_moderator"))
+            self._to_waiting(encode(sm.Lobby(status="no_moderator")))
         await self.media.remove_participant(participant.id)
         if not self.participants:
             for waiting in list(self.waiting.values()):
@@ -411,8 +415,8 @@ class Meeting:
         admitted = participant.state is not ParticipantState.WAITING
         if not may(participant.role, message.type, admitted=admitted):
             if not admitted:
-                raise Refused("wait until a moderator lets you in", code="not_admitted")
-            raise Refused("only moderators may do this", code="forbidden")
+                raise Refused("wait until a moderator lets you in", code=ErrorCode.NOT_ADMITTED)
+            raise Refused("only moderators may do this", code=ErrorCode.FORBIDDEN)
         try:
             if message.type in MODERATOR_ACTIONS:
                 await moderate(self, participant, message)
@@ -435,9 +439,9 @@ class Meeting:
         pid = participant.id
         match message:
             case p.Ping():
-                participant.send(p.encode("pong"))
+                participant.send(sm.PONG)
             case p.Join():
-                raise InvalidState("already joined", code="already_joined")
+                raise InvalidState("already joined", code=ErrorCode.ALREADY_JOINED)
             case p.Leave():
                 await self.leave(participant)
             case p.KeyEnvelope(to=to, envelope=envelope):
@@ -465,7 +469,7 @@ class Meeting:
                 await self._set_media_state(participant, audio, video)
             case p.Publish(kind=kind, sdp=sdp, restart=restart):
                 answer = await self.media.publish(pid, kind, sdp, restart)
-                participant.send(p.encode("published", kind=kind, sdp=answer))
+                participant.send(encode(sm.Published(kind=kind, sdp=answer)))
                 if kind == "camera":
                     for media in participant.blocked:  # a moderator's block outlives republishing
                         await self.media.moderate(pid, "camera", media, mute=True)
@@ -473,10 +477,10 @@ class Meeting:
                 await self.media.unpublish(pid, kind)
             case p.Subscribe(feed=feed):
                 offer = await self.media.subscribe(pid, feed)
-                participant.send(p.encode("offer", feed=feed, sdp=offer))
+                participant.send(encode(sm.Offer(feed=feed, sdp=offer)))
             case p.Restart(feed=feed):
                 offer = await self.media.restart(pid, feed)
-                participant.send(p.encode("offer", feed=feed, sdp=offer))
+                participant.send(encode(sm.Offer(feed=feed, sdp=offer)))
             case p.Answer(feed=feed, sdp=sdp):
                 await self.media.answer(pid, feed, sdp)
             case p.Unsubscribe(feed=feed):
@@ -495,7 +499,7 @@ class Meeting:
             if on and media in participant.blocked:
                 participant.blocked.discard(media)
                 await self.media.moderate(participant.id, "camera", media, mute=False)
-        self._broadcast(p.encode("participant_updated", participant=participant.info()))
+        self._broadcast(encode(sm.ParticipantUpdated(participant=participant.info())))
 
     # --- what everyone is told (MediaListener) ---------------------------------------------------
 
@@ -516,29 +520,29 @@ class Meeting:
         for participant in self.waiting.values():
             participant.send(frame)
 
-    def feed_up(self, feed: p.FeedInfo) -> None:
+    def feed_up(self, feed: sm.FeedInfo) -> None:
         owner = self.participants.get(feed.participant)
-        self._broadcast(p.encode("feed_added", feed=feed), exclude=owner)
+        self._broadcast(encode(sm.FeedAdded(feed=feed)), exclude=owner)
 
     def feed_down(self, feed_id: str) -> None:
-        self._broadcast(p.encode("feed_removed", id=feed_id))
+        self._broadcast(encode(sm.FeedRemoved(id=feed_id)))
 
     def talking(self, participant_id: str, talking: bool) -> None:
-        self._broadcast(p.encode("talking", participant=participant_id, talking=talking))
+        self._broadcast(encode(sm.Talking(participant=participant_id, talking=talking)))
 
     def media_lost(self) -> None:
         log.warning("meeting lost its media service")
-        self._broadcast(p.encode("media_unavailable"))
+        self._broadcast(encode(sm.MediaUnavailable()))
 
     def media_restored(self) -> None:
         log.info("meeting media service restored")
-        self._broadcast(p.encode("media_restored"))
+        self._broadcast(encode(sm.MediaRestored()))
 
 
 _REFUSALS = {
-    "barred": "you were removed from this meeting",
-    "guests_not_allowed": "this room is for signed-in members only",
-    "meeting_locked": "the meeting is locked",
-    "wrong_password": "the room password is wrong",
-    "password_required": "this room needs a password",
+    ErrorCode.BARRED: "you were removed from this meeting",
+    ErrorCode.GUESTS_NOT_ALLOWED: "this room is for signed-in members only",
+    ErrorCode.MEETING_LOCKED: "the meeting is locked",
+    ErrorCode.WRONG_PASSWORD: "the room password is wrong",
+    ErrorCode.PASSWORD_REQUIRED: "this room needs a password",
 }

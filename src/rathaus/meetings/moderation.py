@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rathaus.errors import ClientError
+from rathaus.errors import ClientError, ErrorCode
 from rathaus.meetings import protocol as p
+from rathaus.meetings import server_messages as sm
 from rathaus.meetings.access import Role
 from rathaus.meetings.participant import Participant, ParticipantState
+from rathaus.meetings.server_messages import encode
 
 if TYPE_CHECKING:
     from rathaus.meetings.meeting import Meeting
 
 
 class UnknownParticipant(ClientError):
-    code = "unknown_participant"
+    code = ErrorCode.UNKNOWN_PARTICIPANT
     status = 404
 
 
@@ -37,7 +39,7 @@ def _waiting(meeting: Meeting, participant_id: str) -> Participant:
 def _shown(meeting: Meeting, action: str, actor: Participant, target: Participant | None) -> None:
     """Tell everyone in the meeting what a moderator did."""
     meeting._broadcast(
-        p.encode("moderation", action=action, by=actor.id, target=target.id if target else None)
+        encode(sm.Moderation(action=action, by=actor.id, target=target.id if target else None))
     )
 
 
@@ -48,11 +50,11 @@ async def _block(meeting: Meeting, actor: Participant, target: Participant, medi
     await meeting.media.moderate(target.id, "camera", media, mute=True)
     if media == "audio":
         target.audio = False
-        target.send(p.encode("muted", by=actor.id))
+        target.send(encode(sm.Muted(by=actor.id)))
     else:
         target.video = False
-        target.send(p.encode("video_stopped", by=actor.id))
-    meeting._broadcast(p.encode("participant_updated", participant=target.info()))
+        target.send(encode(sm.VideoStopped(by=actor.id)))
+    meeting._broadcast(encode(sm.ParticipantUpdated(participant=target.info())))
 
 
 async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessage) -> None:
@@ -81,7 +83,7 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
         case p.StopScreen(id=pid):
             target = _joined(meeting, pid)
             await meeting.media.unpublish(target.id, "screen")
-            target.send(p.encode("screen_stopped", by=actor.id))
+            target.send(encode(sm.ScreenStopped(by=actor.id)))
         case p.Remove(id=pid, bar=bar):
             target = _joined(meeting, pid)
             if bar:
@@ -92,7 +94,7 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
             return
         case p.Lock(locked=locked):
             meeting.locked = locked
-            meeting._broadcast(p.encode("meeting_updated", locked=locked))
+            meeting._broadcast(encode(sm.MeetingUpdated(locked=locked)))
             await meeting.audit("lock" if locked else "unlock", actor, None)
             _shown(meeting, "lock" if locked else "unlock", actor, None)
             return
@@ -111,9 +113,9 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
         case p.Promote(id=pid):
             target = _joined(meeting, pid)
             target.role = Role.MODERATOR
-            meeting._broadcast(p.encode("participant_updated", participant=target.info()))
+            meeting._broadcast(encode(sm.ParticipantUpdated(participant=target.info())))
             target.send(
-                p.encode("lobby_list", waiting=[w.info() for w in meeting.waiting.values()])
+                encode(sm.LobbyList(waiting=[w.info() for w in meeting.waiting.values()]))
             )
     # Logged before it is shown: whoever sees it can find it in the audit log.
     await meeting.audit(message.type, actor, target)

@@ -10,7 +10,8 @@ from typing import Protocol
 
 from rathaus.errors import RathausError
 from rathaus.meetings.access import Role
-from rathaus.meetings.protocol import Device, ParticipantInfo
+from rathaus.meetings.protocol import Device
+from rathaus.meetings.server_messages import ParticipantInfo
 
 
 class Peer(Protocol):

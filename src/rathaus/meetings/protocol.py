@@ -1,7 +1,7 @@
 """The signaling codec: typed wire messages (docs/protocol.md), parsed once at the edge.
 
-Sans-IO: ``parse_client_message`` turns a frame into a typed message or raises a ClientError;
-``encode`` turns a server message into a frame.
+Sans-IO: ``parse_client_message`` turns a frame into a typed message or raises a ClientError.
+Server → client messages are in :mod:`rathaus.meetings.server_messages`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from rathaus.e2ee import keys
-from rathaus.errors import BadMessage, TooLarge
+from rathaus.errors import BadMessage, ErrorCode, TooLarge
 
 MAX_FRAME = 64 * 1024
 MAX_SDP = 32 * 1024
@@ -335,41 +335,5 @@ def parse_client_message(frame: str | bytes) -> ClientMessage:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"][1:]) or "message"
-        code = "invalid_name" if data["type"] == "join" and where == "name" else None
+        code = ErrorCode.INVALID_NAME if data["type"] == "join" and where == "name" else None
         raise BadMessage(f"{data['type']}: {where}: {first['msg']}", code=code) from exc
-
-
-# --- server → client ------------------------------------------------------------------------------
-
-
-class ParticipantInfo(_Message):
-    id: str
-    name: str
-    audio: bool
-    video: bool
-    role: Literal["moderator", "member", "guest"] = "guest"
-    device: Device | None = None  # public keys only; null: the participant cannot encrypt
-
-
-class E2eeState(_Message):
-    encrypted: bool  # every participant in the meeting encrypts end to end
-    allow_unencrypted: bool  # a moderator lets in participants who cannot
-
-
-class FeedInfo(_Message):
-    id: str
-    participant: str
-    kind: Kind
-
-
-def encode(type_: str, **fields: Any) -> str:
-    """One server frame; pydantic models among the fields are dumped as JSON objects."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, BaseModel):
-            return value.model_dump()
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        return value
-
-    return json.dumps({"type": type_, **{k: plain(v) for k, v in fields.items()}})

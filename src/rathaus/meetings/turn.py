@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import time
+
 from rathaus.config import TurnSettings
 from rathaus.meetings.server_messages import IceServer
 

@@ -13,7 +13,7 @@ from rathaus import audit
 from rathaus.accounts.passwords import hash_password, verify_password
 from rathaus.accounts.service import User
 from rathaus.db.models import RoomRow
-from rathaus.errors import BadMessage, ClientError, Conflict, UnknownRoom
+from rathaus.errors import BadMessage, ClientError, Conflict, ErrorCode, UnknownRoom
 from rathaus.rooms import store
 from rathaus.rooms.invites import Invites
 from rathaus.rooms.slug import is_valid_slug, slugify
@@ -25,7 +25,7 @@ ROOM_ROLES = ("co_owner", "moderator")
 
 
 class NotAllowed(ClientError):
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
     status = 403
 
 

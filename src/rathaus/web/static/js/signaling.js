@@ -261,10 +261,10 @@ export class Signaling extends EventTarget {
       }
     } else if (message.type === 'bye') {
       this.dispatchEvent(new CustomEvent('bye', { detail: message }));
-      if (message.reason !== 'timeout' && message.reason !== 'shutdown') {
+      if (message.reason !== 'shutdown') {
         this.close(`bye_${message.reason}`);
       } else {
-        // timeout / shutdown: the participant is gone; come back as a fresh participant once
+        // shutdown: the participant is gone; come back as a fresh participant once
         // the server closes the socket (with 1000).
         this.resumeToken = null;
         this.rejoinAfterClose = true;
