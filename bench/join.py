@@ -408,7 +408,7 @@ async def rathaus_under_test(tmp: Path, in_process: bool) -> AsyncIterator[Targe
     """Rathaus with its managed Janus: a process of its own (default), or in this event loop."""
     if in_process:
         async with support_server.running_server(rathaus_settings(tmp)) as server:
-            supervisor = server.app.state.janus_supervisor
+            supervisor = server.janus
             yield Target(server.http, server.ws, supervisor.url, supervisor.api_secret)
         return
     async with rathaus_process(tmp) as proc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -18,7 +17,6 @@ from rathaus.accounts import oidc_api
 from rathaus.accounts.ldap import LdapAuthenticator
 from rathaus.accounts.oidc import OidcClient
 from rathaus.accounts.service import AccountService
-from rathaus.accounts.throttle import Throttle
 from rathaus.audit import AuditLog
 from rathaus.bodylimit import BodyLimit
 from rathaus.config import Settings
@@ -32,6 +30,7 @@ from rathaus.rooms import api as rooms_api
 from rathaus.rooms.invites import Invites
 from rathaus.rooms.service import RoomService
 from rathaus.secrets_store import Pseudonyms, Signer, load_or_create_key
+from rathaus.services import Services
 from rathaus.web import pages
 
 log = logging.getLogger(__name__)
@@ -74,40 +73,49 @@ async def start_media(settings: Settings) -> tuple[JanusPool, JanusSupervisor | 
 
 
 def wire_services(
-    state: Any, settings: Settings, sessions: async_sessionmaker[AsyncSession], pool: JanusPool
-) -> None:
-    """The feature services, each given what it needs; kept on ``app.state``."""
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    pool: JanusPool,
+    supervisor: JanusSupervisor | None,
+) -> Services:
+    """The feature services, each given what it needs."""
     secret_key = load_or_create_key(settings.server.data_dir)  # generated at first start
     # Every lockout's log line names its address or user name by this installation's pseudonym.
     pseudonyms = Pseudonyms(secret_key)
     directory = LdapAuthenticator(settings.ldap) if settings.ldap.enabled else None
-    state.accounts = AccountService(
+    accounts = AccountService(
         sessions,
         settings.accounts,
         directory=directory.authenticate if directory else None,
         external_sign_in=settings.oidc.enabled,
         pseudonyms=pseudonyms,
     )
-    state.oidc = OidcClient(settings.oidc) if settings.oidc.enabled else None
-    state.oidc_signer = Signer(secret_key, "oidc-pending")
-    state.invites = Invites(Signer(secret_key, "guest-link"))
-    state.rooms = RoomService(
+    invites = Invites(Signer(secret_key, "guest-link"))
+    rooms = RoomService(
         sessions,
         adhoc=settings.meeting.adhoc_rooms,
-        accounts_configured=state.accounts.accounts_configured,
+        accounts_configured=accounts.accounts_configured,
     )
-    state.audit = AuditLog(sessions)
-    state.meetings = MeetingRegistry(pool, settings.meeting, settings.turn, state.audit)
-    state.door = Door(
-        state.rooms,
-        state.accounts,
-        state.invites,
-        joins_per_minute=settings.meeting.join_attempts_per_minute,
-        first_in_moderates=settings.meeting.first_in_moderates,
-        # (the door's own lockout, with the installation's pseudonyms)
-        password_throttle=Throttle(
-            "room password", max_failures=5, window=300, lockout=300, pseudonyms=pseudonyms
+    audit = AuditLog(sessions)
+    return Services(
+        settings=settings,
+        accounts=accounts,
+        rooms=rooms,
+        meetings=MeetingRegistry(pool, settings.meeting, settings.turn, audit),
+        door=Door(
+            rooms,
+            accounts,
+            invites,
+            joins_per_minute=settings.meeting.join_attempts_per_minute,
+            first_in_moderates=settings.meeting.first_in_moderates,
+            pseudonyms=pseudonyms,
         ),
+        invites=invites,
+        audit=audit,
+        oidc=OidcClient(settings.oidc) if settings.oidc.enabled else None,
+        oidc_signer=Signer(secret_key, "oidc-pending"),
+        janus=pool,
+        janus_supervisor=supervisor,
     )
 
 
@@ -118,12 +126,12 @@ def create_app(settings: Settings) -> FastAPI:
         engine = create_engine(settings.database_url)
         await migrate(engine)
         pool, supervisor = await start_media(settings)
-        wire_services(app.state, settings, sessionmaker(engine), pool)
-        app.state.janus_supervisor = supervisor
+        wired = wire_services(settings, sessionmaker(engine), pool, supervisor)
+        app.state.services = wired
         try:
             yield
         finally:
-            await app.state.meetings.close()
+            await wired.meetings.close()
             await pool.close()
             if supervisor is not None:
                 await supervisor.stop()
@@ -138,7 +146,6 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.state.settings = settings
     http_errors.install(app)
 
     @app.middleware("http")
@@ -155,7 +162,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/api/health", tags=["operations"])
     async def health() -> dict[str, object]:
-        return {"status": "ok", "meetings": len(app.state.meetings)}
+        return {"status": "ok", "meetings": len(app.state.services.meetings)}
 
     app.include_router(accounts_api.router)
     app.include_router(oidc_api.router)

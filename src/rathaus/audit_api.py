@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rathaus.accounts.api import require_admin
 from rathaus.audit import AuditLog, PartyRole
+from rathaus.services import services
 
 router = APIRouter(prefix="/api", tags=["operations"])
 
@@ -45,5 +46,5 @@ async def audit_log(
     limit: int = Query(default=200, ge=1, le=1000),
 ) -> list[AuditOut]:
     await require_admin(request)
-    log: AuditLog = request.app.state.audit
+    log: AuditLog = services(request).audit
     return [AuditOut.model_validate(entry) for entry in await log.recent(limit, room)]

@@ -33,12 +33,12 @@ async def owned_room(
     """A new user (unique name) who owns a new room; ``settings`` go to ``rooms.update``
     (``lobby=True``, ``password="…"``, ``guests_allowed=False``)."""
     username = f"o{uuid.uuid4().hex[:12]}"
-    user = await server.app.state.accounts.create_user(username, PASSWORD, display_name)
+    user = await server.services.accounts.create_user(username, PASSWORD, display_name)
     _made.append(username)
     slug = f"m-{uuid.uuid4().hex[:10]}"
-    await server.app.state.rooms.create("Ausschuss", slug, owner_id=user.id)
+    await server.services.rooms.create("Ausschuss", slug, owner_id=user.id)
     if settings:
-        await server.app.state.rooms.update(slug, user, **settings)
+        await server.services.rooms.update(slug, user, **settings)
     return OwnedRoom(slug, username, display_name)
 
 
@@ -54,4 +54,4 @@ async def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
 async def forget_accounts(server: RunningServer) -> None:
     """Deletes the accounts made by ``owned_room`` (their rooms stay, without an owner)."""
     while _made:
-        await server.app.state.accounts.delete_user(_made.pop())
+        await server.services.accounts.delete_user(_made.pop())

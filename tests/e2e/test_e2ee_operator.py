@@ -77,7 +77,7 @@ async def test_operator_gets_frames_but_no_picture(
     camera_browser: Browser, server: RunningServer, e2ee_server: RunningServer
 ) -> None:
     view, state = await operator_view(
-        camera_browser, e2ee_server, server.app.state.janus_supervisor
+        camera_browser, e2ee_server, server.janus
     )
     assert state["on"] and state["stats"]["encrypted"] > 0, state
     # Frames did arrive and reach the decoder...
@@ -92,7 +92,7 @@ async def test_operator_gets_the_picture_of_a_plain_meeting(
 ) -> None:
     """The control: the same operator, a meeting without E2EE. It proves the method works."""
     assert not server.settings.meeting.e2ee_required
-    view, state = await operator_view(camera_browser, server, server.app.state.janus_supervisor)
+    view, state = await operator_view(camera_browser, server, server.janus)
     assert not state["on"], state
     assert view.packets > 50, view
     assert view.saw_picture(), (view, QUADRANTS)
@@ -245,7 +245,7 @@ async def test_no_key_material_passes_through_rathaus(
         "the WebSocket": b"\n".join(recorder.frames),
         "HTTP requests": b"\n".join(recorder.requests),
         "the server's log": logged,
-        "Janus's log": server.app.state.janus_supervisor.log_path.read_bytes(),
+        "Janus's log": server.janus.log_path.read_bytes(),
         **{f"data dir {path}": data for path, data in stored.items()},
     }
     assert leaks(secrets, places) == []

@@ -25,6 +25,7 @@ from tests.e2e.test_e2ee_meeting import (
     same_codes,
     wait_e2ee,
 )
+from tests.support.meetings import drop_connection
 from tests.support.server import RunningServer
 
 FRAMES = 20  # decrypted video frames that count as "decrypting" (the fake camera sends 30/s)
@@ -229,11 +230,11 @@ async def test_resumed_and_failed_resume(
     name = room()
     anna, ben, code = await anna_and_ben(open_e2ee_page, name)
     anna_id = await participant_id(anna)
-    meeting = e2ee_server.app.state.meetings._meetings[name]
+    meeting = e2ee_server.services.meetings._meetings[name]
 
     # A brief drop: the same participant, keyring and keys; both go on decrypting.
     before = {"anna": (await e2ee(anna))["stats"], "ben": (await e2ee(ben))["stats"]}
-    meeting.participants[anna_id].peer.close(4408, "test: connection lost")
+    drop_connection(meeting.participants[anna_id])
     await expect(anna.locator("#status")).to_have_text("Reconnected", timeout=WAIT)
     assert await participant_id(anna) == anna_id
     await keeps_decrypting(anna, before["anna"])
@@ -250,7 +251,7 @@ async def test_resumed_and_failed_resume(
     assert old["ben"]["receiverKids"] == [old["anna"]["senderKid"]], old
     gate = Gate(open=False)
     await anna.route_web_socket(re.compile(r"/ws/rooms/"), gate)
-    meeting.participants[anna_id].peer.close(4408, "test: connection lost")
+    drop_connection(meeting.participants[anna_id])
     await wait_e2ee(
         ben,
         "Anna's keys gone and a new own key",

@@ -213,7 +213,7 @@ async def test_a_guest_link_opens_a_members_only_room(
 ) -> None:
     room = await owned_room(server, guests_allowed=False)
     olga = await moderator(open_page, room)
-    invites = server.app.state.invites
+    invites = server.services.invites
     plain = await open_page(f"/r/{room.slug}?lang=en")
     await start(plain, "Gabi")
     await expect(plain.locator("#prejoin-error")).to_have_text(

@@ -11,6 +11,7 @@ import httpx
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import OpenPage
+from tests.support.meetings import drop_connection
 from tests.support.network import MEDIA_IFACE
 from tests.support.server import RunningServer
 
@@ -159,7 +160,7 @@ async def test_both_pages_come_back_after_janus_dies(
     await video_is_playing(anna, "Ben")
     await video_is_playing(ben, "Anna")
 
-    os.kill(server.app.state.janus_supervisor.pid, signal.SIGKILL)
+    os.kill(server.janus_pid, signal.SIGKILL)
     for page in (anna, ben):
         await expect(page.get_by_role("status")).to_contain_text(
             "Media service unavailable", timeout=WAIT
@@ -201,8 +202,8 @@ async def test_a_dropped_connection_resumes_as_the_same_participant(
     ben = await join(open_page, name, "Ben")
     await video_is_playing(ben, "Anna")
     anna_id = (await anna.evaluate("window.rathaus.state()"))["participantId"]
-    meeting = server.app.state.meetings._meetings[name]
-    meeting.participants[anna_id].peer.close(4408, "test: connection lost")
+    meeting = server.services.meetings._meetings[name]
+    drop_connection(meeting.participants[anna_id])
     await expect(anna.get_by_role("status")).to_contain_text("Reconnected", timeout=WAIT)
     assert (await anna.evaluate("window.rathaus.state()"))["participantId"] == anna_id
     await video_is_playing(ben, "Anna")

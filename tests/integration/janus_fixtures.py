@@ -19,7 +19,7 @@ import pytest_asyncio
 
 from rathaus.media.janus.client import JanusClient
 from rathaus.media.janus.supervisor import JanusSupervisor
-from tests.support.network import MEDIA_IFACE, MEDIA_IP, require_test_network
+from tests.support.network import JANUS_RTP_PORTS, MEDIA_IFACE, MEDIA_IP, require_test_network
 
 JANUS_BINARY = shutil.which("janus")
 
@@ -48,7 +48,7 @@ async def start_janus(data_dir: Path, **options: object) -> JanusSupervisor:
     :func:`media_ip`); the caller stops it."""
     media_ip()
     options.setdefault("ice_enforce_list", MEDIA_IFACE)
-    options.setdefault("rtp_port_range", (40000, 60000))
+    options.setdefault("rtp_port_range", JANUS_RTP_PORTS)
     sup = JanusSupervisor(data_dir, **options)  # type: ignore[arg-type]
     await sup.start()
     return sup

@@ -40,14 +40,14 @@ async def test_ad_hoc_rooms_end_once_accounts_exist(accounts_server: RunningServ
     async with client(accounts_server) as http:
         assert (await http.get("/r/before-accounts")).status_code == 200
         assert (await http.post("/api/rooms", json={"name": "Offen"})).status_code == 201
-        await accounts_server.app.state.accounts.create_user("anna", PASSWORD, "Anna")
+        await accounts_server.services.accounts.create_user("anna", PASSWORD, "Anna")
         assert (await http.get("/r/after-accounts")).status_code == 404
         refused = await http.post("/api/rooms", json={"name": "Anonym"})
         assert refused.status_code == 401 and refused.json()["code"] == "not_signed_in"
 
 
 async def test_sign_in_session_cookie_and_csrf(accounts_server: RunningServer) -> None:
-    await accounts_server.app.state.accounts.create_user("ben", PASSWORD, "Ben Bauer")
+    await accounts_server.services.accounts.create_user("ben", PASSWORD, "Ben Bauer")
     async with client(accounts_server) as http:
         wrong = await sign_in(http, "ben", "wrong password!")
         assert wrong.status_code == 401 and wrong.json()["code"] == "authentication_failed"
@@ -88,7 +88,7 @@ async def test_sign_in_session_cookie_and_csrf(accounts_server: RunningServer) -
 
 
 async def test_sign_in_from_another_site_is_refused(accounts_server: RunningServer) -> None:
-    await accounts_server.app.state.accounts.create_user("cara", PASSWORD)
+    await accounts_server.services.accounts.create_user("cara", PASSWORD)
     async with client(accounts_server) as http:
         response = await http.post(
             "/api/session",
@@ -101,7 +101,7 @@ async def test_sign_in_from_another_site_is_refused(accounts_server: RunningServ
 async def test_repeated_failures_lock_out_for_a_while(
     accounts_server: RunningServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await accounts_server.app.state.accounts.create_user("dora", PASSWORD)
+    await accounts_server.services.accounts.create_user("dora", PASSWORD)
     async with client(accounts_server) as http:
         with caplog.at_level(logging.INFO):
             for _ in range(3):
@@ -117,7 +117,7 @@ async def test_repeated_failures_lock_out_for_a_while(
 
 
 async def test_sign_out_everywhere(accounts_server: RunningServer) -> None:
-    await accounts_server.app.state.accounts.create_user("emil", PASSWORD)
+    await accounts_server.services.accounts.create_user("emil", PASSWORD)
     async with client(accounts_server) as laptop, client(accounts_server) as phone:
         csrf = (await sign_in(laptop, "emil", PASSWORD)).json()["csrf_token"]
         await sign_in(phone, "emil", PASSWORD)
@@ -129,7 +129,7 @@ async def test_sign_out_everywhere(accounts_server: RunningServer) -> None:
 
 
 async def test_sessions_expire(accounts_server: RunningServer) -> None:
-    sessions = accounts_server.app.state.accounts._sessions
+    sessions = accounts_server.services.accounts._sessions
     short = AccountService(sessions, AccountSettings(session_hours=1 / 3600))
     await short.create_user("fritz", PASSWORD)
     token, _ = await short.sign_in("fritz", PASSWORD, "127.0.0.1")
@@ -143,7 +143,7 @@ async def test_sessions_expire(accounts_server: RunningServer) -> None:
 
 
 async def test_weak_passwords_and_bad_names_are_refused(accounts_server: RunningServer) -> None:
-    accounts = accounts_server.app.state.accounts
+    accounts = accounts_server.services.accounts
     with pytest.raises(Exception, match="at least 10 characters"):
         await accounts.create_user("gerd", "short")
     with pytest.raises(Exception, match="user name"):

@@ -67,7 +67,7 @@ async def test_a_loose_data_directory_is_tightened_at_start(tmp_path: Path) -> N
         folder.chmod(0o755)
 
     async with running_server(server_settings(data)) as rathaus:  # with a managed Janus
-        assert rathaus.app.state.janus_supervisor.api_secret == "the-old-api-secret"
+        assert rathaus.janus.api_secret == "the-old-api-secret"
         assert (data / "secret_key").read_bytes() == key  # kept, only its mode changed
         assert {str(p): mode(p) for p in (data, janus)} == dict.fromkeys(
             (str(data), str(janus)), 0o700

@@ -241,7 +241,7 @@ async def test_e2ee_required_and_the_moderators_exception(strict: RunningServer)
         for bot in (olga, anna):
             state = await bot.expect("e2ee_state")
             assert (state["encrypted"], state["allow_unencrypted"]) == (True, True)
-        actions = [e.action for e in await strict.app.state.audit.recent(room=slug)]
+        actions = [e.action for e in await strict.services.audit.recent(room=slug)]
         assert actions == ["allow_unencrypted"]
     finally:
         await close_all(olga, anna, phone)

@@ -27,7 +27,7 @@ async def test_meetings_spread_over_external_nodes(tmp_path: Path) -> None:
         }
         settings = server_settings(tmp_path / "rathaus", janus=janus)
         async with running_server(settings) as server:
-            assert server.app.state.janus_supervisor is None  # nothing managed
+            assert server.janus is None  # nothing managed
             bots = []
             for _ in range(2):  # two meetings: one on each node
                 name = f"x-{uuid.uuid4().hex[:8]}"
@@ -39,7 +39,7 @@ async def test_meetings_spread_over_external_nodes(tmp_path: Path) -> None:
                 feeds = ben.welcome["feeds"] or [(await ben.expect("feed_added"))["feed"]]
                 got = await ben.subscribe(feeds[0]["id"])
                 await wait_until(lambda got=got: got.video_frames > 0, what="a frame")
-            pool = server.app.state.meetings._pool
+            pool = server.services.meetings._pool
             assert sorted(pool.load(c) for c in pool.clients.values()) == [1, 1]
             for bot in bots:
                 await bot.close()

@@ -57,7 +57,7 @@ async def world(
         tmp_path_factory.mktemp("authz"), janus=shared_janus(server), meeting={"adhoc_rooms": None}
     )
     async with running_server(settings) as rathaus:
-        accounts, rooms = rathaus.app.state.accounts, rathaus.app.state.rooms
+        accounts, rooms = rathaus.services.accounts, rathaus.services.rooms
         users = {
             actor: await accounts.create_user(
                 actor.replace("_", ""), PASSWORD, admin=actor == "admin"

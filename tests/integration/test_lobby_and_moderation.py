@@ -40,7 +40,7 @@ def unique(prefix: str) -> str:
 
 
 async def signed_in(server: RunningServer, display_name: str) -> tuple[Any, dict[str, str]]:
-    accounts = server.app.state.accounts
+    accounts = server.services.accounts
     user = await accounts.create_user(unique("u"), PASSWORD, display_name)
     token, _ = await accounts.sign_in(user.username, PASSWORD, "tests")
     return user, {"rathaus_session": token}
@@ -50,9 +50,9 @@ async def owned_room(server: RunningServer, **settings: Any) -> tuple[str, dict[
     """A room owned by a signed-in member; returns its link name and the owner's cookies."""
     owner, cookies = await signed_in(server, "Olga Owner")
     slug = unique("m-")
-    await server.app.state.rooms.create("Ausschuss", slug, owner_id=owner.id)
+    await server.services.rooms.create("Ausschuss", slug, owner_id=owner.id)
     if settings:
-        await server.app.state.rooms.update(slug, owner, **settings)
+        await server.services.rooms.update(slug, owner, **settings)
     return slug, cookies
 
 
@@ -98,7 +98,7 @@ async def test_a_waiting_guest_gets_nothing_until_admitted(server: RunningServer
         got = await guest.subscribe(feed["id"])
         await wait_until(lambda: got.video_frames > 0, what="the moderator's video")
         assert (await olga.expect("moderation"))["action"] == "admit"
-        entries = await server.app.state.audit.recent(room=slug)
+        entries = await server.services.audit.recent(room=slug)
         assert [(e.action, e.actor.name, e.actor.role, e.target) for e in entries] == [
             ("admit", "Olga", PartyRole.MODERATOR, AuditParty("Gast", PartyRole.GUEST)),
             # the owner's setting, by `owned_room`
@@ -251,7 +251,7 @@ async def test_removed_and_barred(server: RunningServer) -> None:
         again = Bot(server.ws, slug, "Ben", source=MEDIA_IP)
         assert (await again.join())["self"]["name"] == "Ben"  # not barred: may come back
         await again.close()
-        actions = [e.action for e in await server.app.state.audit.recent(room=slug)]
+        actions = [e.action for e in await server.services.audit.recent(room=slug)]
         assert actions == ["remove", "deny", "remove_and_bar"]
     finally:
         await olga.close()
@@ -330,7 +330,7 @@ async def test_a_guest_named_like_the_owner_is_audited_as_a_guest(server: Runnin
     after a name, is muted, promoted and then locks the meeting. Administrators read the guest
     as a guest without an account, then as a moderator without one; the name is only a name."""
     slug, owner = await owned_room(server)
-    owner_id = (await server.app.state.rooms.get(slug)).owner_id
+    owner_id = (await server.services.rooms.get(slug)).owner_id
     forged = f"Olga Owner (moderator, user {owner_id})"
     olga, anna = Bot(server.ws, slug, "Olga", cookies=owner), Bot(server.ws, slug, forged)
     try:
@@ -346,7 +346,7 @@ async def test_a_guest_named_like_the_owner_is_audited_as_a_guest(server: Runnin
         await olga.close()
         await anna.close()
 
-    accounts = server.app.state.accounts
+    accounts = server.services.accounts
     admin = await accounts.create_user(unique("u"), PASSWORD, "Ada Admin", admin=True)
     token, _ = await accounts.sign_in(admin.username, PASSWORD, "tests")
     async with httpx.AsyncClient(base_url=server.http, cookies={"rathaus_session": token}) as http:
@@ -385,7 +385,7 @@ async def test_no_moderator_action_is_allowed_to_others(server: RunningServer) -
 
 
 async def test_refused_or_waiting_visitors_leave_no_meeting_behind(server: RunningServer) -> None:
-    meetings = server.app.state.meetings._meetings
+    meetings = server.services.meetings._meetings
     slug, _ = await owned_room(server, password="Rathaus 2026!")
     refused = Bot(server.ws, slug, "Gast")
     await refused.knock()

@@ -35,7 +35,7 @@ async def lock_out(server: RunningServer, data: Path) -> dict[str, set[str]]:
     )
     with server_log() as log:
         async with running_server(settings) as rathaus:
-            accounts, rooms = rathaus.app.state.accounts, rathaus.app.state.rooms
+            accounts, rooms = rathaus.services.accounts, rathaus.services.rooms
             if not await accounts.list_users():
                 admin = await accounts.create_user("admin", "a long password 1", admin=True)
                 await rooms.create("Rat", "rat")

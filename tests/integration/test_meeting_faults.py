@@ -38,11 +38,11 @@ async def unowned_room_with_password(server: RunningServer, password: str) -> st
     """A room nobody owns (as `rathaus admin create-room` makes), given a password by an
     administrator."""
     name = room()
-    await server.app.state.rooms.create("Geheim", name)
-    admin = await server.app.state.accounts.create_user(
+    await server.services.rooms.create("Geheim", name)
+    admin = await server.services.accounts.create_user(
         f"a{uuid.uuid4().hex[:8]}", "Passwort 12345678", admin=True
     )
-    await server.app.state.rooms.update(name, admin, password=password)
+    await server.services.rooms.update(name, admin, password=password)
     return name
 
 
@@ -60,7 +60,7 @@ async def test_a_nul_in_sdp_or_candidate_fails_that_request_only(server: Running
         await ben.send({"type": "trickle", "pc": "pub:camera", "candidate": candidate})
         assert (await ben.expect("error"))["code"] == "bad_message"
         # Should a NUL get past the codec, the Janus client refuses it at once, and only it.
-        meeting = server.app.state.meetings._meetings[name]
+        meeting = server.services.meetings._meetings[name]
         with pytest.raises(MediaFailed):
             await asyncio.wait_for(
                 meeting.media.publish(ben.welcome["self"]["id"], "screen", "v=0\x00", False), 2
@@ -166,7 +166,7 @@ async def test_a_password_guesser_locks_only_themselves(server: RunningServer) -
 
 async def test_guessers_from_many_addresses_cannot_lock_the_room(server: RunningServer) -> None:
     name = await unowned_room_with_password(server, "richtig 123")
-    door, room_now = server.app.state.door, await server.app.state.rooms.get(name)
+    door, room_now = server.services.door, await server.services.rooms.get(name)
     # More guessers than the old per-room limit of 50, from addresses as the trusted proxy would
     # give them (strings only: no traffic).
     for i in range(52):
@@ -183,7 +183,7 @@ async def test_guessers_from_many_addresses_cannot_lock_the_room(server: Running
 
 async def live_janus_state(server: RunningServer) -> tuple[int, int, int]:
     """(sessions, handles, rooms) that Janus holds."""
-    janus = server.app.state.janus_supervisor
+    janus = server.janus
     ids = await sessions(janus)
     handle_count = sum([len(await handles(janus, s)) for s in ids])
     return len(ids), handle_count, len(await videorooms(janus))
@@ -191,7 +191,7 @@ async def live_janus_state(server: RunningServer) -> tuple[int, int, int]:
 
 async def test_races_at_the_door_leave_nothing_behind_at_janus(server: RunningServer) -> None:
     async def settled() -> tuple[int, int, int]:
-        await wait_until(lambda: not server.app.state.meetings._closing, what="meetings closing")
+        await wait_until(lambda: not server.services.meetings._closing, what="meetings closing")
         return await live_janus_state(server)
 
     before = await settled()
@@ -216,7 +216,7 @@ async def test_races_at_the_door_leave_nothing_behind_at_janus(server: RunningSe
     finally:
         for bot in [*bots, right, *bogus]:
             await bot.close()
-    await wait_until(lambda: name not in server.app.state.meetings._meetings, what="the end")
+    await wait_until(lambda: name not in server.services.meetings._meetings, what="the end")
     assert await settled() == before
 
 
@@ -235,7 +235,7 @@ async def test_a_meeting_ended_while_its_room_is_created_leaves_nothing(
 ) -> None:
     before = await live_janus_state(server)
     for delay in (0, 0.001, 0.005, 0.02):
-        media = MeetingMedia(server.app.state.meetings._pool, cast(MediaListener, _Deaf()))
+        media = MeetingMedia(server.services.meetings._pool, cast(MediaListener, _Deaf()))
         starting = asyncio.create_task(media.start())
         await asyncio.sleep(delay)
         await media.close()
@@ -255,16 +255,15 @@ async def test_an_unanswered_request_is_not_a_dead_node(tmp_path: Path) -> None:
     async with running_server(settings) as server:
         name = room()
         anna, ben = Bot(server.ws, name, "Anna"), Bot(server.ws, name, "Ben")
-        janus = server.app.state.janus_supervisor
         try:
             await anna.join()
             await ben.join()
-            os.kill(janus.pid, signal.SIGSTOP)
+            os.kill(server.janus_pid, signal.SIGSTOP)
             try:
                 await ben.send({"type": "publish", "kind": "camera", "sdp": "v=0\r\n"})
                 assert (await ben.expect("error", timeout=5))["code"] == "media_failed"
             finally:
-                os.kill(janus.pid, signal.SIGCONT)
+                os.kill(server.janus_pid, signal.SIGCONT)
             await anna.publish(RED, 440)
             await ben.expect("feed_added")
             assert "media_unavailable" not in [m["type"] for m in anna.messages + ben.messages]
@@ -277,14 +276,14 @@ async def test_an_unanswered_keepalive_counts_the_node_as_down(tmp_path: Path) -
     settings = server_settings(tmp_path, janus={"request_timeout": 1.0, "keepalive_interval": 0.5})
     async with running_server(settings) as server:
         anna = Bot(server.ws, room(), "Anna")
-        janus = server.app.state.janus_supervisor
+        janus = server.janus
         try:
             await anna.join()
-            os.kill(janus.pid, signal.SIGSTOP)
+            os.kill(server.janus_pid, signal.SIGSTOP)
             try:
                 await anna.expect("media_unavailable", timeout=10)
             finally:
-                os.kill(janus.pid, signal.SIGCONT)
+                os.kill(server.janus_pid, signal.SIGCONT)
             await anna.expect("media_restored", timeout=20)
             await anna.publish(RED, 440)
             # The room of the lost session outlived it at Janus; the pool removed it.

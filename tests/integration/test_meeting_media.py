@@ -75,7 +75,7 @@ async def test_leaving_removes_the_participant_and_its_feed(server: RunningServe
         assert (await ben.expect("participant_left", timeout=5))["id"] == anna.welcome["self"]["id"]
         await ben.send({"type": "leave"})  # the last one: the meeting and its Janus room go
         await ben.expect("bye")
-        meetings = server.app.state.meetings._meetings
+        meetings = server.services.meetings._meetings
         await wait_until(lambda: name not in meetings, timeout=5, what="the meeting to close")
     finally:
         await anna.close()
@@ -164,7 +164,6 @@ async def test_oversized_frames_close_only_that_socket(server: RunningServer) ->
 async def test_media_comes_back_after_janus_dies(server: RunningServer) -> None:
     name = room()
     anna, ben = Bot(server.ws, name, "Anna"), Bot(server.ws, name, "Ben")
-    supervisor = server.app.state.janus_supervisor
     try:
         await anna.join()
         await anna.publish(RED, 440)
@@ -172,7 +171,7 @@ async def test_media_comes_back_after_janus_dies(server: RunningServer) -> None:
         if not ben.welcome["feeds"]:
             await ben.expect("feed_added")
 
-        os.kill(supervisor.pid, signal.SIGKILL)
+        os.kill(server.janus_pid, signal.SIGKILL)
         await anna.expect("media_unavailable", timeout=10)
         await ben.expect("media_unavailable", timeout=10)
         late = Bot(server.ws, name, "Carla")

@@ -71,7 +71,7 @@ class World:
 
 async def sign_in(server: RunningServer, admin: bool = False, name: str | None = None) -> Account:
     """A new signed-in account with an HTTP client that carries the CSRF header."""
-    accounts = server.app.state.accounts
+    accounts = server.services.accounts
     display_name = name or unique("Name ")
     user = await accounts.create_user(unique("u"), PASSWORD, display_name, admin=admin)
     http = httpx.AsyncClient(base_url=server.http)
@@ -237,7 +237,7 @@ async def test_refused_changes_add_nothing(world: World) -> None:
         "a guest link made by a member": (403, "forbidden", None),
     }
     assert await world.entries() == [(world.owner.label("owner"), "room_created", None)]
-    room = await world.server.app.state.rooms.get(slug)
+    room = await world.server.services.rooms.get(slug)
     assert (room.lobby, room.e2ee, room.has_password) == (False, True, False)
 
 
@@ -266,7 +266,7 @@ async def test_room_passwords_reach_neither_the_audit_log_nor_the_logs(
         "room_password_set",
         "room_password_cleared",
     ]
-    everything = repr(await world.server.app.state.audit.recent(limit=1000))
+    everything = repr(await world.server.services.audit.recent(limit=1000))
     stored = stored_files(Path(world.server.settings.server.data_dir))
     assert any(p.name.startswith("rathaus.db") for p in stored)
     # At DEBUG, aiosqlite logs every statement with its parameters.

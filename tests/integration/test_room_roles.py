@@ -24,7 +24,7 @@ async def test_a_refusal_does_not_say_whether_the_user_exists(
 ) -> None:
     settings = server_settings(tmp_path, janus=shared_janus(server), meeting={"adhoc_rooms": None})
     async with running_server(settings) as rathaus:
-        accounts, rooms = rathaus.app.state.accounts, rathaus.app.state.rooms
+        accounts, rooms = rathaus.services.accounts, rathaus.services.rooms
         owner = await accounts.create_user("olga", PASSWORD)
         await accounts.create_user("mia", PASSWORD)
         await accounts.create_user("target", PASSWORD)

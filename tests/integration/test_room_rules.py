@@ -23,7 +23,7 @@ def unique(prefix: str) -> str:
 
 async def browser_for(server: RunningServer, admin: bool = False) -> tuple[Any, httpx.AsyncClient]:
     """A signed-in member (or administrator) with an HTTP client carrying the CSRF header."""
-    user = await server.app.state.accounts.create_user(unique("u"), PASSWORD, admin=admin)
+    user = await server.services.accounts.create_user(unique("u"), PASSWORD, admin=admin)
     http = httpx.AsyncClient(base_url=server.http)
     signed = await http.post("/api/session", json={"username": user.username, "password": PASSWORD})
     http.headers["x-csrf-token"] = signed.json()["csrf_token"]
@@ -94,7 +94,7 @@ async def test_owners_switch_end_to_end_encryption_off_for_their_room(
     co_owner, as_co_owner = await browser_for(server)
     _, as_member = await browser_for(server)
     anonymous = httpx.AsyncClient(base_url=server.http)
-    rooms = server.app.state.rooms
+    rooms = server.services.rooms
     try:
         slug = (await as_owner.post("/api/rooms", json={"name": unique("Rat ")})).json()["slug"]
         assert (await rooms.get(slug)).e2ee is True  # on unless switched off
@@ -155,7 +155,7 @@ async def test_guest_links_let_guests_into_members_only_rooms_until_they_expire(
         assert (await guest.expect("welcome"))["self"]["role"] == "guest"
         await guest.close()
 
-        invites = server.app.state.invites
+        invites = server.services.invites
         other_room, _ = invites.create("another-room", 1)
         expired, _ = invites.create(slug, 1, now=time.time() - 7200)
         late = Bot(server.ws, slug, "Spät")

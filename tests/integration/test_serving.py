@@ -55,7 +55,7 @@ async def test_a_trusted_proxy_gives_the_client_address(
         running_server(settings) as rathaus,
         httpx.AsyncClient(base_url=rathaus.http) as http,
     ):
-        await rathaus.app.state.accounts.create_user("anna", PASSWORD)
+        await rathaus.services.accounts.create_user("anna", PASSWORD)
         for n in range(3):
             failed = await sign_in(http, f"user{n}", "203.0.113.9")
             assert failed.status_code == 401 and failed.json()["code"] == "authentication_failed"
@@ -76,7 +76,7 @@ async def test_without_trusted_proxies_the_scheme_is_the_connections(
         running_server(settings) as rathaus,
         httpx.AsyncClient(base_url=rathaus.http) as http,
     ):
-        await rathaus.app.state.accounts.create_user("ben", PASSWORD)
+        await rathaus.services.accounts.create_user("ben", PASSWORD)
         signed = await sign_in(http, "ben", "203.0.113.9", PASSWORD)
         assert signed.status_code == 200
         assert "secure" not in signed.headers["set-cookie"].lower()

@@ -48,8 +48,8 @@ async def test_openid_connect_sign_in(server: RunningServer, tmp_path: Path) -> 
             )
 
             # The session works for the meeting too: Anna joins as a member.
-            owner = await rathaus.app.state.accounts.create_user("olga", "a long password 1")
-            await rathaus.app.state.rooms.create("Team", "team", owner_id=owner.id)
+            owner = await rathaus.services.accounts.create_user("olga", "a long password 1")
+            await rathaus.services.rooms.create("Team", "team", owner_id=owner.id)
             bot = Bot(
                 rathaus.ws,
                 "team",
@@ -95,5 +95,5 @@ async def test_ldap_sign_in(server: RunningServer, tmp_path: Path, slapd: Slapd)
         )
         assert signed.status_code == 200
         assert signed.json()["user"]["display_name"] == "Anna Schmidt"
-        users = await rathaus.app.state.accounts.list_users()
+        users = await rathaus.services.accounts.list_users()
         assert [(u.username, u.provider) for u in users] == [("anna", "ldap")]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rathaus.media.janus.supervisor import free_port
-from tests.support.network import MEDIA_IP, require_test_network
+from tests.support.network import MEDIA_IP, TURN_RELAY_PORTS, require_test_network
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ async def running_coturn(work_dir: Path) -> AsyncIterator[Coturn]:
         f"--listening-ip={turn.host}",
         f"--relay-ip={turn.host}",
         f"--listening-port={turn.port}",
-        "--min-port=50001",
-        "--max-port=50200",
+        f"--min-port={TURN_RELAY_PORTS[0]}",
+        f"--max-port={TURN_RELAY_PORTS[1]}",
         "--allow-loopback-peers",
         "--no-cli",
         "--no-tls",

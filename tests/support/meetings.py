@@ -8,6 +8,7 @@ from rathaus.config import MeetingSettings
 from rathaus.meetings import protocol as p
 from rathaus.meetings import server_messages as sm
 from rathaus.meetings.meeting import Meeting
+from rathaus.meetings.participant import Participant
 from rathaus.rooms.service import Room
 
 
@@ -69,3 +70,9 @@ def make_meeting(room: Room | None = None, **settings: Any) -> tuple[Meeting, li
 
 def join(name: str, resume: str | None = None) -> p.Join:
     return p.Join(type="join", name=name, resume=resume)
+
+
+def drop_connection(participant: Participant) -> None:
+    """Close a participant's socket as a lost network would (4408, not a clean close)."""
+    assert participant.peer is not None, "the participant has no connection"
+    participant.peer.close(4408, "test: connection lost")

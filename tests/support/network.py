@@ -11,6 +11,11 @@ import os
 
 import pytest
 
+# UDP port ranges of the test peers, apart from each other and from the kernel's ephemeral range
+# (where the free API ports of every server come from): tests/unit/test_test_ports.py checks it.
+JANUS_RTP_PORTS = (20000, 29999)  # every Janus of the suite shares it (Janus skips ports in use)
+TURN_RELAY_PORTS = (30000, 30199)  # coturn's relay ports
+
 MEDIA_IP = os.environ.get("RATHAUS_TEST_MEDIA_IP", "")
 MEDIA_IFACE = os.environ.get("RATHAUS_TEST_MEDIA_IFACE", "")
 

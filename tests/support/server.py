@@ -14,8 +14,10 @@ from fastapi import FastAPI
 
 from rathaus.app import create_app
 from rathaus.config import Settings, load_settings
+from rathaus.media.janus.supervisor import JanusSupervisor
+from rathaus.services import Services
 from rathaus.serving import uvicorn_options
-from tests.support.network import MEDIA_IFACE
+from tests.support.network import JANUS_RTP_PORTS, MEDIA_IFACE
 
 
 class _QuietServer(uvicorn.Server):
@@ -31,6 +33,23 @@ class RunningServer:
     port: int
 
     @property
+    def services(self) -> Services:
+        return services_of(self.app)
+
+    @property
+    def janus(self) -> JanusSupervisor:
+        """The Janus this server manages (every test server but those with external nodes)."""
+        supervisor = self.services.janus_supervisor
+        assert supervisor is not None, "this server uses external Janus nodes"
+        return supervisor
+
+    @property
+    def janus_pid(self) -> int:
+        pid = self.janus.pid
+        assert pid is not None, "Janus is not running"
+        return pid
+
+    @property
     def http(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -42,7 +61,11 @@ class RunningServer:
 def server_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
     overrides: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": 0, "data_dir": str(data_dir)},
-        "janus": {"ice_enforce_list": MEDIA_IFACE, "rtp_port_min": 40000, "rtp_port_max": 50000},
+        "janus": {
+            "ice_enforce_list": MEDIA_IFACE,
+            "rtp_port_min": JANUS_RTP_PORTS[0],
+            "rtp_port_max": JANUS_RTP_PORTS[1],
+        },
         # Ad-hoc rooms explicitly on: tests that add accounts use a server of their own.
         "meeting": {
             "resume_grace": 2.0,
@@ -82,7 +105,13 @@ async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
 def shared_janus(server: RunningServer) -> dict[str, Any]:
     """Janus settings for a second Rathaus that uses ``server``'s managed Janus as an external
     node (a Janus start saved, and the external-node path tested on the way)."""
-    supervisor = server.app.state.janus_supervisor
+    supervisor = server.janus
     return {
         "nodes": [{"name": "shared", "url": supervisor.url, "api_secret": supervisor.api_secret}]
     }
+
+
+def services_of(app: FastAPI) -> Services:
+    found = app.state.services
+    assert isinstance(found, Services)
+    return found

@@ -14,6 +14,7 @@ from rathaus.config import MeetingSettings
 from rathaus.errors import ClientError
 from rathaus.meetings import protocol as p
 from rathaus.meetings.access import Entrant, Role
+from rathaus.meetings.dispatch import handle
 from rathaus.meetings.meeting import Meeting
 from rathaus.meetings.participant import Participant
 from rathaus.rooms.service import Room
@@ -89,7 +90,7 @@ async def test_an_envelope_reaches_its_recipient_only_and_unchanged() -> None:
         await meeting.join(peer, encrypting(name)) for peer, name in zip(peers, "ABC", strict=True)
     ]
     before = [len(peer.frames) for peer in peers]
-    await meeting.handle(anna, key_envelope(ben.id))
+    await handle(meeting, anna, key_envelope(ben.id))
     assert peers[1].frames[-1] == {"type": "key_envelope", "from": anna.id, "envelope": ENVELOPE}
     assert [len(peer.frames) - n for peer, n in zip(peers, before, strict=True)] == [0, 1, 0]
 
@@ -97,8 +98,8 @@ async def test_an_envelope_reaches_its_recipient_only_and_unchanged() -> None:
 async def test_envelopes_to_nobody_or_oneself_are_refused() -> None:
     meeting, _ = make_meeting()
     anna = await meeting.join(FakePeer(), encrypting("Anna"))
-    await refused("unknown_participant", meeting.handle(anna, key_envelope("abcdef")))
-    await refused("unknown_participant", meeting.handle(anna, key_envelope(anna.id)))
+    await refused("unknown_participant", handle(meeting, anna, key_envelope("abcdef")))
+    await refused("unknown_participant", handle(meeting, anna, key_envelope(anna.id)))
 
 
 async def test_the_lobby_neither_sends_nor_receives_envelopes() -> None:
@@ -106,8 +107,8 @@ async def test_the_lobby_neither_sends_nor_receives_envelopes() -> None:
     olga = await meeting.join(FakePeer(), encrypting("Olga"), MODERATOR)
     waiting_peer = FakePeer()
     waiting = await meeting.join(waiting_peer, encrypting("Gast"))
-    await refused("unknown_participant", meeting.handle(olga, key_envelope(waiting.id)))
-    await refused("not_admitted", meeting.handle(waiting, key_envelope(olga.id)))
+    await refused("unknown_participant", handle(meeting, olga, key_envelope(waiting.id)))
+    await refused("not_admitted", handle(meeting, waiting, key_envelope(olga.id)))
     assert waiting_peer.types() == ["lobby"]
 
 
@@ -119,7 +120,7 @@ async def test_a_detached_recipient_gets_the_newest_envelopes_when_it_resumes() 
     meeting.detach(anna, anna_peer, clean=False)
     sent = [b64url(bytes([i]) * 40) for i in range(3)]
     for envelope in sent:
-        await meeting.handle(ben, key_envelope(anna.id, envelope))
+        await handle(meeting, ben, key_envelope(anna.id, envelope))
     again = FakePeer()
     await meeting.join(again, join("Anna", resume=anna.resume_token))
     assert again.types() == ["welcome", "key_envelope", "key_envelope"]
@@ -131,10 +132,10 @@ async def test_envelopes_per_sender_are_limited() -> None:
     anna = await meeting.join(FakePeer(), encrypting("Anna"))
     ben = await meeting.join(FakePeer(), encrypting("Ben"))
     for _ in range(100):
-        await meeting.handle(anna, key_envelope(ben.id))
-    await refused("rate_limited", meeting.handle(anna, key_envelope(ben.id)))
+        await handle(meeting, anna, key_envelope(ben.id))
+    await refused("rate_limited", handle(meeting, anna, key_envelope(ben.id)))
     await asyncio.sleep(0.1)  # 20 per second come back
-    await meeting.handle(anna, key_envelope(ben.id))
+    await handle(meeting, anna, key_envelope(ben.id))
 
 
 def key_envelopes(*to: str) -> p.KeyEnvelopes:
@@ -151,8 +152,8 @@ async def test_a_rotation_in_a_large_meeting_goes_out_in_batches() -> None:
     peers = [FakePeer() for _ in range(149)]
     ids = [(await meeting.join(peer, encrypting(f"P{i}"))).id for i, peer in enumerate(peers)]
     for _ in range(2):
-        await meeting.handle(anna, key_envelopes(*ids[:100]))
-        await meeting.handle(anna, key_envelopes(*ids[100:]))
+        await handle(meeting, anna, key_envelopes(*ids[:100]))
+        await handle(meeting, anna, key_envelopes(*ids[100:]))
     for peer in peers:
         got = [f for f in peer.frames if f["type"] == "key_envelope"]
         assert got == [{"type": "key_envelope", "from": anna.id, "envelope": ENVELOPE}] * 2
@@ -164,7 +165,7 @@ async def test_a_batch_reaches_those_present_and_names_the_missing() -> None:
     ben_peer = FakePeer()
     ben = await meeting.join(ben_peer, encrypting("Ben"))
     with pytest.raises(ClientError, match="2 of 3 recipients") as caught:
-        await meeting.handle(anna, key_envelopes(ben.id, "0123abcd", anna.id))
+        await handle(meeting, anna, key_envelopes(ben.id, "0123abcd", anna.id))
     assert caught.value.code == "unknown_participant"
     assert ben_peer.last("key_envelope")["from"] == anna.id
 
@@ -174,9 +175,9 @@ async def test_a_batch_over_the_budget_says_how_much_of_it_went_out() -> None:
     anna = await meeting.join(FakePeer(), encrypting("Anna"))
     ben_peer = FakePeer()
     ben = await meeting.join(ben_peer, encrypting("Ben"))
-    await meeting.handle(anna, key_envelopes(*[ben.id] * 60))
+    await handle(meeting, anna, key_envelopes(*[ben.id] * 60))
     with pytest.raises(ClientError) as caught:
-        await meeting.handle(anna, key_envelopes(*[ben.id] * 60))
+        await handle(meeting, anna, key_envelopes(*[ben.id] * 60))
     assert caught.value.code == "rate_limited"
     relayed = re.match(r"(\d+) of 60 relayed", str(caught.value))
     assert relayed is not None, caught.value
@@ -231,7 +232,7 @@ async def test_e2ee_required_refuses_devices_that_cannot_encrypt() -> None:
     olga = await meeting.join(olga_peer, encrypting("Olga"), MODERATOR)
     await meeting.join(anna_peer, encrypting("Anna"))
 
-    await meeting.handle(olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=True))
+    await handle(meeting, olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=True))
     assert anna_peer.last("e2ee_state") == {
         "type": "e2ee_state",
         "encrypted": True,
@@ -244,7 +245,7 @@ async def test_e2ee_required_refuses_devices_that_cannot_encrypt() -> None:
     assert anna_peer.last("e2ee_state")["encrypted"] is False
 
     # Disallowing again keeps those present (and the meeting visibly unencrypted) ...
-    await meeting.handle(olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=False))
+    await handle(meeting, olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=False))
     assert anna_peer.last("e2ee_state") == {
         "type": "e2ee_state",
         "encrypted": False,
@@ -267,19 +268,19 @@ async def test_only_moderators_allow_unencrypted_participants() -> None:
     await meeting.join(FakePeer(), encrypting("Olga"), MODERATOR)
     anna = await meeting.join(FakePeer(), encrypting("Anna"))
     allow = p.AllowUnencrypted(type="allow_unencrypted", allowed=True)
-    await refused("forbidden", meeting.handle(anna, allow))
+    await refused("forbidden", handle(meeting, anna, allow))
     assert not meeting.allow_unencrypted and audited == []
 
 
 async def test_the_lobby_holds_unencrypted_ones_once_they_are_disallowed_again() -> None:
     meeting, _ = make_meeting(Room("team", "Team", lobby=True), e2ee_required=True)
     olga = await meeting.join(FakePeer(), encrypting("Olga"), MODERATOR)
-    await meeting.handle(olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=True))
+    await handle(meeting, olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=True))
     phone = await meeting.join(FakePeer(), join("Telefon"))
     anna = await meeting.join(FakePeer(), encrypting("Anna"))
-    await meeting.handle(olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=False))
-    await refused("e2ee_required", meeting.handle(olga, p.Admit(type="admit", id=phone.id)))
-    await meeting.handle(olga, p.AdmitAll(type="admit_all"))
+    await handle(meeting, olga, p.AllowUnencrypted(type="allow_unencrypted", allowed=False))
+    await refused("e2ee_required", handle(meeting, olga, p.Admit(type="admit", id=phone.id)))
+    await handle(meeting, olga, p.AdmitAll(type="admit_all"))
     assert list(meeting.waiting) == [phone.id]
     assert anna.id in meeting.participants and meeting.e2ee_state().encrypted
 

@@ -9,6 +9,7 @@ from rathaus.errors import ClientError, InvalidState
 from rathaus.meetings import protocol as p
 from rathaus.meetings import server_messages as sm
 from rathaus.meetings.access import Entrant
+from rathaus.meetings.dispatch import handle
 from rathaus.meetings.participant import IllegalTransition, ParticipantState
 from tests.support.meetings import FakeMedia, FakePeer, join, make_meeting
 
@@ -36,9 +37,9 @@ async def test_media_state_is_broadcast_and_publish_answers() -> None:
     anna_peer, ben_peer = FakePeer(), FakePeer()
     anna = await meeting.join(anna_peer, join("Anna"))
     await meeting.join(ben_peer, join("Ben"))
-    await meeting.handle(anna, p.MediaState(type="media", audio=False, video=True))
+    await handle(meeting, anna, p.MediaState(type="media", audio=False, video=True))
     assert ben_peer.last("participant_updated")["participant"]["audio"] is False
-    await meeting.handle(anna, p.Publish(type="publish", kind="camera", sdp="offer"))
+    await handle(meeting, anna, p.Publish(type="publish", kind="camera", sdp="offer"))
     assert anna_peer.last("published") == {
         "type": "published",
         "kind": "camera",
@@ -50,7 +51,7 @@ async def test_a_second_join_is_refused() -> None:
     meeting, _ = make_meeting()
     anna = await meeting.join(FakePeer(), join("Anna"))
     with pytest.raises(InvalidState) as info:
-        await meeting.handle(anna, join("Anna"))
+        await handle(meeting, anna, join("Anna"))
     assert info.value.code == "already_joined"
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from rathaus.accounts.service import AccountService, SignedIn, User
 from rathaus.errors import ClientError, ErrorCode
+from rathaus.services import services
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -60,7 +61,7 @@ class SessionOut(BaseModel):
 
 
 def accounts(request: Request) -> AccountService:
-    service: AccountService = request.app.state.accounts
+    service: AccountService = services(request).accounts
     return service
 
 
@@ -121,7 +122,7 @@ class SignInMethods(BaseModel):
 async def sign_in_methods(request: Request) -> SignInMethods:
     return SignInMethods(
         password=await accounts(request).password_sign_in(),
-        oidc=request.app.state.oidc is not None,
+        oidc=services(request).oidc is not None,
     )
 
 
@@ -131,7 +132,7 @@ async def sign_in(body: SignInBody, request: Request, response: Response) -> Ses
         raise CsrfRefused("sign-in from another site is refused")
     address = request.client.host if request.client else ""
     token, signed_in = await accounts(request).sign_in(body.username, body.password, address)
-    hours = request.app.state.settings.accounts.session_hours
+    hours = services(request).settings.accounts.session_hours
     set_session_cookie(request, response, token, hours)
     return SessionOut(user=UserOut.of(signed_in.user), csrf_token=signed_in.csrf_token)
 

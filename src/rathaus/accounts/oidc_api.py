@@ -15,6 +15,7 @@ from rathaus.errors import (
     error_code,
 )
 from rathaus.secrets_store import Signer
+from rathaus.services import services
 
 router = APIRouter(prefix="/auth/oidc", tags=["accounts"])
 
@@ -22,7 +23,7 @@ PENDING_COOKIE = "rathaus_oidc"
 
 
 def _client(request: Request) -> OidcClient:
-    client: OidcClient | None = request.app.state.oidc
+    client: OidcClient | None = services(request).oidc
     if client is None:
         raise NotFound("OpenID Connect sign-in is not configured")
     return client
@@ -44,7 +45,7 @@ async def oidc_start(request: Request, next: str | None = None) -> Response:
     client = _client(request)
     await client.discover()
     url, pending = client.start(_callback_url(request))
-    signer: Signer = request.app.state.oidc_signer
+    signer: Signer = services(request).oidc_signer
     response = RedirectResponse(url, status_code=303)
     response.set_cookie(
         PENDING_COOKIE,
@@ -61,7 +62,7 @@ async def oidc_start(request: Request, next: str | None = None) -> Response:
 @router.get("/callback", name="oidc_callback")
 async def oidc_callback(request: Request) -> Response:
     client = _client(request)
-    signer: Signer = request.app.state.oidc_signer
+    signer: Signer = services(request).oidc_signer
     kept = signer.unsign(request.cookies.get(PENDING_COOKIE, ""))
     if kept is None:
         raise AuthenticationFailed("the sign-in was not started here, or took too long")
@@ -78,7 +79,7 @@ async def oidc_callback(request: Request) -> Response:
     token, _ = await accounts(request).start_session_for(identity)
     response = RedirectResponse(safe_next(target), status_code=303)
     response.delete_cookie(PENDING_COOKIE, path="/auth/oidc")
-    set_session_cookie(request, response, token, request.app.state.settings.accounts.session_hours)
+    set_session_cookie(request, response, token, services(request).settings.accounts.session_hours)
     return response
 
 

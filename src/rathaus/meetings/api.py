@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketState
 from rathaus import errors
 from rathaus.accounts.api import GUEST_COOKIE, SESSION_COOKIE
 from rathaus.errors import ErrorCode
+from rathaus.meetings import dispatch
 from rathaus.meetings import protocol as p
 from rathaus.meetings import server_messages as sm
 from rathaus.meetings.door import Door, Knock
@@ -22,7 +23,8 @@ from rathaus.meetings.meeting import Meeting
 from rathaus.meetings.participant import Participant
 from rathaus.meetings.ratelimit import TokenBucket
 from rathaus.meetings.registry import MeetingRegistry
-from rathaus.rooms.service import Room, RoomService
+from rathaus.rooms.service import Room
+from rathaus.services import services
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -117,8 +119,7 @@ async def meeting_socket(websocket: WebSocket, slug: str) -> None:
         peer.close(errors.WS_CLOSE_PROTOCOL)
         await peer.drain()
         return
-    rooms: RoomService = websocket.app.state.rooms
-    registry: MeetingRegistry = websocket.app.state.meetings
+    rooms, registry = services(websocket).rooms, services(websocket).meetings
     try:
         room = await rooms.open(slug)
     except errors.ClientError as exc:
@@ -169,8 +170,7 @@ def _knock(websocket: WebSocket) -> Knock:
 async def _await_join(
     websocket: WebSocket, peer: SocketPeer, flood: Flood, registry: MeetingRegistry, room: Room
 ) -> tuple[Meeting, Participant] | None:
-    door: Door = websocket.app.state.door
-    rooms: RoomService = websocket.app.state.rooms
+    door, rooms = services(websocket).door, services(websocket).rooms
     loop = asyncio.get_running_loop()
     opened = loop.time()
     deadline = opened + JOIN_TIMEOUT
@@ -232,7 +232,7 @@ async def _serve(
 ) -> None:
     async def handle(message: p.ClientMessage) -> None:
         try:
-            await meeting.handle(participant, message)
+            await dispatch.handle(meeting, participant, message)
         except errors.ClientError as exc:
             peer.failed(exc, message)
         except Exception:

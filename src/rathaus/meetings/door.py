@@ -4,6 +4,7 @@ decide. The door knows nothing of WebSockets or cookies: it is given a :class:`K
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rathaus.accounts.service import AccountService, User
@@ -39,7 +40,7 @@ class Door:
         *,
         joins_per_minute: int = 30,
         first_in_moderates: bool = True,
-        password_throttle: Throttle | None = None,
+        pseudonyms: Callable[[str], str] | None = None,
     ) -> None:
         self._rooms = rooms
         self._joins_per_minute = joins_per_minute
@@ -50,8 +51,8 @@ class Door:
         self._joins: dict[str, TokenBucket] = {}
         # Wrong room passwords lock the guesser (their address, and their browser or account),
         # never the room: nobody can lock the others out by guessing on purpose.
-        self._passwords = password_throttle or Throttle(
-            "room password", max_failures=5, window=300, lockout=300
+        self._passwords = Throttle(
+            "room password", max_failures=5, window=300, lockout=300, pseudonyms=pseudonyms
         )
 
     async def user(self, session_token: str | None) -> User | None:

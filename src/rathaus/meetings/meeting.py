@@ -11,21 +11,18 @@ from typing import TYPE_CHECKING
 
 from rathaus.config import MeetingSettings
 from rathaus.e2ee.relay import KeyRelay, encrypts, meeting_state
-from rathaus.errors import ClientError, ErrorCode, InvalidState, MediaUnavailable, RateLimited
+from rathaus.errors import ClientError, ErrorCode, MediaUnavailable
 from rathaus.meetings import protocol as p
 from rathaus.meetings import server_messages as sm
 from rathaus.meetings.access import (
-    MODERATOR_ACTIONS,
     Entrant,
     Outcome,
     Role,
     RoomAccess,
     decide_entry,
     e2ee_required,
-    may,
     role_in_meeting,
 )
-from rathaus.meetings.moderation import UnknownParticipant, moderate
 from rathaus.meetings.participant import Participant, ParticipantState, Peer
 from rathaus.meetings.server_messages import IceServer, encode
 from rathaus.rooms.service import Room
@@ -47,6 +44,11 @@ async def _no_audit(action: str, actor: Participant, target: Participant | None)
 class MeetingFull(ClientError):
     code = ErrorCode.MEETING_FULL
     status = 403
+
+
+class UnknownParticipant(ClientError):
+    code = ErrorCode.UNKNOWN_PARTICIPANT
+    status = 404
 
 
 class LobbyFull(ClientError):
@@ -182,7 +184,7 @@ class Meeting:
             self._check_encryption(message.device)
         except Refused:
             # The moderators may want to let them in: they learn who could not encrypt.
-            self._to_moderators(encode(sm.E2eeRefused(name=message.name)))
+            self.to_moderators(encode(sm.E2eeRefused(name=message.name)))
             raise
         waits = decision.outcome is Outcome.WAIT
         if not waits:
@@ -205,7 +207,7 @@ class Meeting:
             participant.state = ParticipantState.WAITING
             self.waiting[participant.id] = participant
             participant.send(encode(sm.Lobby(status=self._lobby_status())))
-            self._to_moderators(encode(sm.Knock(participant=participant.info())))
+            self.to_moderators(encode(sm.Knock(participant=participant.info())))
         else:
             self._admit(participant)
         return participant
@@ -243,12 +245,12 @@ class Meeting:
             allow_unencrypted=self.allow_unencrypted,
         )
 
-    def _show_e2ee(self, exclude: Participant | None = None) -> None:
+    def show_e2ee(self, exclude: Participant | None = None) -> None:
         """Tell everyone when the meeting's encryption changes."""
         state = self.e2ee_state()
         if state != self._e2ee_shown:
             self._e2ee_shown = state
-            self._broadcast(encode(sm.E2eeStateChanged(**state.model_dump())), exclude=exclude)
+            self.broadcast(encode(sm.E2eeStateChanged(**state.model_dump())), exclude=exclude)
 
     def _lobby_status(self) -> str:
         return "waiting" if self.moderator_present() else "no_moderator"
@@ -261,7 +263,7 @@ class Meeting:
         self._check_room(participant.role, waits=False)
         del self.waiting[participant.id]
         participant.move(ParticipantState.JOINED)
-        self._to_moderators(encode(sm.KnockEnded(id=participant.id)))
+        self.to_moderators(encode(sm.KnockEnded(id=participant.id)))
         self._admit(participant)
 
     def _admit(self, participant: Participant) -> None:
@@ -270,10 +272,10 @@ class Meeting:
         had_moderator = self.moderator_present()
         participant.state = ParticipantState.JOINED
         self.participants[participant.id] = participant
-        self._broadcast(
+        self.broadcast(
             encode(sm.ParticipantJoined(participant=participant.info())), exclude=participant
         )
-        self._show_e2ee(exclude=participant)  # the newcomer learns it from `welcome`
+        self.show_e2ee(exclude=participant)  # the newcomer learns it from `welcome`
         self._welcome(participant, resumed=False)
         if not had_moderator and self.moderator_present():
             self._to_waiting(encode(sm.Lobby(status="waiting")))
@@ -359,7 +361,7 @@ class Meeting:
             participant.peer.close(1000, reason)
             participant.peer = None
         participant.move(ParticipantState.LEFT)
-        self._to_moderators(encode(sm.KnockEnded(id=participant.id)))
+        self.to_moderators(encode(sm.KnockEnded(id=participant.id)))
         self.release_if_empty()
 
     def release_if_empty(self) -> None:
@@ -387,9 +389,9 @@ class Meeting:
         if participant.grace_timer is not None:
             participant.grace_timer.cancel()
         self.participants.pop(participant.id, None)
-        self._broadcast(encode(sm.ParticipantLeft(id=participant.id)))
+        self.broadcast(encode(sm.ParticipantLeft(id=participant.id)))
         self.keys.forget(participant.id)
-        self._show_e2ee()
+        self.show_e2ee()
         if participant.is_moderator and not self.moderator_present():
             self._to_waiting(encode(sm.Lobby(status="no_moderator")))
         await self.media.remove_participant(participant.id)
@@ -407,111 +409,17 @@ class Meeting:
         await self.media.close()
         self._on_empty(self)  # closed already: the registry only forgets the meeting
 
-    # --- messages ----------------------------------------------------------------------------
-
-    async def handle(self, participant: Participant, message: p.ClientMessage) -> None:
-        if participant.state is ParticipantState.LEFT:
-            return
-        admitted = participant.state is not ParticipantState.WAITING
-        if not may(participant.role, message.type, admitted=admitted):
-            if not admitted:
-                raise Refused("wait until a moderator lets you in", code=ErrorCode.NOT_ADMITTED)
-            raise Refused("only moderators may do this", code=ErrorCode.FORBIDDEN)
-        try:
-            if message.type in MODERATOR_ACTIONS:
-                await moderate(self, participant, message)
-            else:
-                await self._dispatch(participant, message)
-        finally:
-            if participant.state is ParticipantState.LEFT:
-                # The participant left while Janus was answering this request: whatever the
-                # request created on Janus must go too.
-                await self.media.remove_participant(participant.id)
-
-    def _key_recipient(self, sender: Participant, to: str) -> Participant:
-        """Keys go to another admitted participant only (nobody in the lobby, not oneself)."""
-        recipient = self.participants.get(to)
-        if recipient is None or recipient is sender:
-            raise UnknownParticipant("no such participant in the meeting")
-        return recipient
-
-    async def _dispatch(self, participant: Participant, message: p.ClientMessage) -> None:
-        pid = participant.id
-        match message:
-            case p.Ping():
-                participant.send(sm.PONG)
-            case p.Join():
-                raise InvalidState("already joined", code=ErrorCode.ALREADY_JOINED)
-            case p.Leave():
-                await self.leave(participant)
-            case p.KeyEnvelope(to=to, envelope=envelope):
-                self.keys.forward(participant, self._key_recipient(participant, to), envelope)
-            case p.KeyEnvelopes(envelopes=batch):
-                missing = relayed = 0
-                for item in batch:
-                    try:
-                        recipient = self._key_recipient(participant, item.to)
-                    except UnknownParticipant:
-                        missing += 1  # left meanwhile: the others still get theirs
-                        continue
-                    try:
-                        self.keys.forward(participant, recipient, item.envelope)
-                    except RateLimited as exc:
-                        raise RateLimited(f"{relayed} of {len(batch)} relayed; {exc}") from None
-                    relayed += 1
-                if missing:
-                    raise UnknownParticipant(
-                        f"{missing} of {len(batch)} recipients are not in the meeting"
-                    )
-            case p.KeyRequest(to=to):
-                self.keys.request(participant, self._key_recipient(participant, to))
-            case p.MediaState(audio=audio, video=video):
-                await self._set_media_state(participant, audio, video)
-            case p.Publish(kind=kind, sdp=sdp, restart=restart):
-                answer = await self.media.publish(pid, kind, sdp, restart)
-                participant.send(encode(sm.Published(kind=kind, sdp=answer)))
-                if kind == "camera":
-                    for media in participant.blocked:  # a moderator's block outlives republishing
-                        await self.media.moderate(pid, "camera", media, mute=True)
-            case p.Unpublish(kind=kind):
-                await self.media.unpublish(pid, kind)
-            case p.Subscribe(feed=feed):
-                offer = await self.media.subscribe(pid, feed)
-                participant.send(encode(sm.Offer(feed=feed, sdp=offer)))
-            case p.Restart(feed=feed):
-                offer = await self.media.restart(pid, feed)
-                participant.send(encode(sm.Offer(feed=feed, sdp=offer)))
-            case p.Answer(feed=feed, sdp=sdp):
-                await self.media.answer(pid, feed, sdp)
-            case p.Unsubscribe(feed=feed):
-                await self.media.unsubscribe(pid, feed)
-            case p.Layer(feed=feed, substream=substream):
-                await self.media.set_layer(pid, feed, substream)
-            case p.Trickle(pc=pc, candidate=candidate):
-                plain = candidate.model_dump(exclude_none=True) if candidate else None
-                await self.media.trickle(pid, pc, plain)
-
-    async def _set_media_state(self, participant: Participant, audio: bool, video: bool) -> None:
-        """The participant's own microphone and camera; turning one on lifts a moderator's
-        block on it (moderators may ask, never switch it on themselves)."""
-        participant.audio, participant.video = audio, video
-        for media, on in (("audio", audio), ("video", video)):
-            if on and media in participant.blocked:
-                participant.blocked.discard(media)
-                await self.media.moderate(participant.id, "camera", media, mute=False)
-        self._broadcast(encode(sm.ParticipantUpdated(participant=participant.info())))
-
     # --- what everyone is told (MediaListener) ---------------------------------------------------
 
     def _present(self) -> list[Participant]:
         return list(self.participants.values())
 
-    def _broadcast(self, frame: str, exclude: Participant | None = None) -> None:
+    def broadcast(self, frame: str, exclude: Participant | None = None) -> None:
         for participant in self._present():
             if participant is not exclude:
                 participant.send(frame)
 
-    def _to_moderators(self, frame: str) -> None:
+    def to_moderators(self, frame: str) -> None:
         for participant in self._present():
             if participant.is_moderator:
                 participant.send(frame)
@@ -522,21 +430,21 @@ class Meeting:
 
     def feed_up(self, feed: sm.FeedInfo) -> None:
         owner = self.participants.get(feed.participant)
-        self._broadcast(encode(sm.FeedAdded(feed=feed)), exclude=owner)
+        self.broadcast(encode(sm.FeedAdded(feed=feed)), exclude=owner)
 
     def feed_down(self, feed_id: str) -> None:
-        self._broadcast(encode(sm.FeedRemoved(id=feed_id)))
+        self.broadcast(encode(sm.FeedRemoved(id=feed_id)))
 
     def talking(self, participant_id: str, talking: bool) -> None:
-        self._broadcast(encode(sm.Talking(participant=participant_id, talking=talking)))
+        self.broadcast(encode(sm.Talking(participant=participant_id, talking=talking)))
 
     def media_lost(self) -> None:
         log.warning("meeting lost its media service")
-        self._broadcast(encode(sm.MediaUnavailable()))
+        self.broadcast(encode(sm.MediaUnavailable()))
 
     def media_restored(self) -> None:
         log.info("meeting media service restored")
-        self._broadcast(encode(sm.MediaRestored()))
+        self.broadcast(encode(sm.MediaRestored()))
 
 
 _REFUSALS = {

@@ -4,22 +4,12 @@ to the participants and written to the audit log."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from rathaus.errors import ClientError, ErrorCode
 from rathaus.meetings import protocol as p
 from rathaus.meetings import server_messages as sm
 from rathaus.meetings.access import Role
+from rathaus.meetings.meeting import Meeting, UnknownParticipant
 from rathaus.meetings.participant import Participant, ParticipantState
 from rathaus.meetings.server_messages import encode
-
-if TYPE_CHECKING:
-    from rathaus.meetings.meeting import Meeting
-
-
-class UnknownParticipant(ClientError):
-    code = ErrorCode.UNKNOWN_PARTICIPANT
-    status = 404
 
 
 def _joined(meeting: Meeting, participant_id: str) -> Participant:
@@ -38,7 +28,7 @@ def _waiting(meeting: Meeting, participant_id: str) -> Participant:
 
 def _shown(meeting: Meeting, action: str, actor: Participant, target: Participant | None) -> None:
     """Tell everyone in the meeting what a moderator did."""
-    meeting._broadcast(
+    meeting.broadcast(
         encode(sm.Moderation(action=action, by=actor.id, target=target.id if target else None))
     )
 
@@ -54,7 +44,7 @@ async def _block(meeting: Meeting, actor: Participant, target: Participant, medi
     else:
         target.video = False
         target.send(encode(sm.VideoStopped(by=actor.id)))
-    meeting._broadcast(encode(sm.ParticipantUpdated(participant=target.info())))
+    meeting.broadcast(encode(sm.ParticipantUpdated(participant=target.info())))
 
 
 async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessage) -> None:
@@ -94,14 +84,14 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
             return
         case p.Lock(locked=locked):
             meeting.locked = locked
-            meeting._broadcast(encode(sm.MeetingUpdated(locked=locked)))
+            meeting.broadcast(encode(sm.MeetingUpdated(locked=locked)))
             await meeting.audit("lock" if locked else "unlock", actor, None)
             _shown(meeting, "lock" if locked else "unlock", actor, None)
             return
         case p.AllowUnencrypted(allowed=allowed):
             action = "allow_unencrypted" if allowed else "disallow_unencrypted"
             meeting.allow_unencrypted = allowed
-            meeting._show_e2ee()
+            meeting.show_e2ee()
             await meeting.audit(action, actor, None)
             _shown(meeting, action, actor, None)
             return
@@ -113,7 +103,7 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
         case p.Promote(id=pid):
             target = _joined(meeting, pid)
             target.role = Role.MODERATOR
-            meeting._broadcast(encode(sm.ParticipantUpdated(participant=target.info())))
+            meeting.broadcast(encode(sm.ParticipantUpdated(participant=target.info())))
             target.send(
                 encode(sm.LobbyList(waiting=[w.info() for w in meeting.waiting.values()]))
             )

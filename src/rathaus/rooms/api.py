@@ -12,6 +12,7 @@ from rathaus.accounts.api import accounts, require_member
 from rathaus.accounts.service import User
 from rathaus.rooms.invites import MAX_HOURS, Invites
 from rathaus.rooms.service import MAX_NAME, Room, RoomService
+from rathaus.services import services
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
@@ -32,7 +33,7 @@ class RoomOut(BaseModel):
 
 
 def _rooms(request: Request) -> RoomService:
-    service: RoomService = request.app.state.rooms
+    service: RoomService = services(request).rooms
     return service
 
 
@@ -135,7 +136,7 @@ class GuestLinkOut(BaseModel):
 async def create_guest_link(slug: str, body: GuestLinkIn, request: Request) -> GuestLinkOut:
     """A link that lets guests into a members-only room until it expires."""
     signed_in = await require_member(request)
-    invites: Invites = request.app.state.invites
+    invites: Invites = services(request).invites
     token, expires = await _rooms(request).create_guest_link(
         slug, signed_in.user, invites, body.valid_hours
     )

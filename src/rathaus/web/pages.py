@@ -17,6 +17,7 @@ from rathaus.accounts.api import GUEST_COOKIE
 from rathaus.errors import UnknownRoom
 from rathaus.rooms.service import RoomService
 from rathaus.rooms.slug import is_valid_slug, slugify
+from rathaus.services import services
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
@@ -87,7 +88,7 @@ async def join_by_name(room: str = "", lang: str = "") -> Response:
 
 @router.get("/r/{slug}")
 async def room_page(slug: str, request: Request) -> Response:
-    rooms: RoomService = request.app.state.rooms
+    rooms: RoomService = services(request).rooms
     try:
         await rooms.open(slug)
     except UnknownRoom:

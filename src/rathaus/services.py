@@ -1,0 +1,43 @@
+"""The application object: every service of the feature packages, built once at start
+(:func:`rathaus.app.wire_services`) and reached from a handler by :func:`services` — one typed
+object instead of string lookups on ``app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from rathaus.accounts.oidc import OidcClient
+from rathaus.accounts.service import AccountService
+from rathaus.audit import AuditLog
+from rathaus.config import Settings
+from rathaus.media.janus.pool import JanusPool
+from rathaus.media.janus.supervisor import JanusSupervisor
+from rathaus.meetings.door import Door
+from rathaus.meetings.registry import MeetingRegistry
+from rathaus.rooms.invites import Invites
+from rathaus.rooms.service import RoomService
+from rathaus.secrets_store import Signer
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    accounts: AccountService
+    rooms: RoomService
+    meetings: MeetingRegistry
+    door: Door
+    invites: Invites
+    audit: AuditLog
+    oidc: OidcClient | None  # None: no OpenID Connect sign-in configured
+    oidc_signer: Signer
+    janus: JanusPool
+    janus_supervisor: JanusSupervisor | None  # None: external Janus nodes
+
+
+def services(connection: HTTPConnection) -> Services:
+    """The services of the application serving this request or WebSocket."""
+    found = connection.app.state.services
+    assert isinstance(found, Services), "the application has not started"
+    return found
