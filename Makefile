@@ -6,7 +6,7 @@ RUN_DEBS := janus
 TEST_DEBS := janus janus-demos chromium firefox-esr postgresql coturn iproute2 procps slapd ldap-utils
 ARGS ?=
 
-.PHONY: run test lint typecheck unit integration e2e bench clean
+.PHONY: run test lint typecheck unit integration e2e bench mutation clean
 
 $(BIN)/rathaus: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,8 +52,36 @@ bench: $(VENV)/.test-installed
 	./scripts/install-debian-packages.sh $(TEST_DEBS)
 	./scripts/in-test-network.sh $(BIN)/python bench/join.py
 	./scripts/in-test-network.sh $(BIN)/python bench/load.py
+	./scripts/in-test-network.sh $(BIN)/python bench/idle.py
 	./scripts/in-test-network.sh $(BIN)/python bench/e2ee.py
 	./scripts/in-test-network.sh $(BIN)/python bench/keys.py
+
+# Mutation testing of the security rules ([tool.mutmut] in pyproject.toml), against the unit
+# tests only; not part of `make test`. Runs in a copy of the tree in build/mutation (where
+# mutmut keeps its mutants/), lists the mutants that were not killed, the share killed per
+# module, and fails if any module is below MUTATION_MIN per cent. One mutant's change:
+# `cd build/mutation && ../../.venv/bin/mutmut show <name>`.
+MUTATION_DIR := build/mutation
+MUTATION_MIN ?= 90
+MUTMUT := $(abspath $(BIN))/mutmut
+
+$(VENV)/.mutation-installed: pyproject.toml $(VENV)/.test-installed
+	$(BIN)/pip install -q -e '.[test,mutation]'
+	touch $@
+
+mutation: $(VENV)/.mutation-installed
+	rm -rf $(MUTATION_DIR)
+	mkdir -p $(MUTATION_DIR)
+	tar -cf - --exclude=node_modules --exclude=__pycache__ pyproject.toml src tests docs \
+		| tar -xf - -C $(MUTATION_DIR)
+	cd $(MUTATION_DIR) && $(MUTMUT) run
+	cd $(MUTATION_DIR) && $(MUTMUT) results
+	cd $(MUTATION_DIR) && $(MUTMUT) results --all true | awk -v min=$(MUTATION_MIN) ' \
+		{ m = $$1; sub(/\.x[^.]*__mutmut_[0-9]+:$$/, "", m); n[m]++ } \
+		$$NF ~ /^(killed|timeout)$$/ { k[m]++ } \
+		END { for (m in n) { share = 100 * k[m] / n[m]; bad += (share < min); \
+			printf "%-28s %4d of %4d killed (%5.1f %%)\n", m, k[m], n[m], share | "sort" } \
+			close("sort"); exit (bad > 0) }'
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

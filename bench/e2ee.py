@@ -67,7 +67,7 @@ from _common import require_test_network, summary
 from join import Blocked, join_rathaus, phases
 from load import children
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 
 VARIANTS = ("plain", "e2ee")

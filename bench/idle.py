@@ -22,7 +22,7 @@ Broadcast: in each round, one participant of every meeting sends ``media`` (came
 server sends ``participant_updated`` to all in that meeting, the sender included, so a round
 delivers one message to every client. Measured: the server's CPU time over the round (the sum of
 its threads' run time from /proc/<pid>/task/*/schedstat, in ns; utime + stime from /proc/<pid>/stat
-counts 10 ms ticks, too coarse for one round, and is given summed over all rounds as a check), from
+counts 10 ms ticks, too coarse for one round, and is given summed over the rounds as a check), from
 just before the first ``media`` to the last ``participant_updated`` received, and that wall time.
 The keepalives go on meanwhile; their share (the server's CPU per second while idle, times the
 round's wall time) is given and subtracted in ``cpu_ms_net``. Median of ``--rounds`` rounds after
@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import resource
 import statistics
@@ -259,7 +260,7 @@ async def broadcast_round(
     clients = sum(len(m) for m in meetings)
     current = Round(number, {s.id: video for s in senders}, remaining=clients)
     tally.round = current
-    ns0, t0 = run_ns(pid), time.monotonic()
+    ticks0, ns0, own0, t0 = cpu_seconds(pid), run_ns(pid), run_ns(os.getpid()), time.monotonic()
     await asyncio.gather(*(s.send_media(video) for s in senders))
     try:
         await asyncio.wait_for(current.done.wait(), TIMEOUT)
@@ -267,10 +268,12 @@ async def broadcast_round(
         raise RuntimeError(
             f"round {number}: {current.remaining} of {clients} clients got no update"
         ) from None
-    ns1 = run_ns(pid)
+    ns1, ticks1, own1 = run_ns(pid), cpu_seconds(pid), run_ns(os.getpid())
     tally.round = None
     return {
         "cpu_ms": (ns1 - ns0) / 1e6,
+        "stat_cpu_ms": (ticks1 - ticks0) * 1000,
+        "clients_cpu_ms": (own1 - own0) / 1e6,
         "wall_ms": (current.last - t0) * 1000,
         "duplicates": current.duplicates,
     }
@@ -280,14 +283,12 @@ async def broadcasts(
     pid: int, meetings: list[list[Client]], tally: Tally, rounds: int, idle_ms_per_s: float
 ) -> dict[str, Any]:
     clients = sum(len(m) for m in meetings)
-    ticks0 = cpu_seconds(pid)
     results = []
     for number in range(rounds + 1):  # round 0 is not measured
         result = await broadcast_round(pid, meetings, tally, number)
         if number:
             results.append(result)
         await asyncio.sleep(1.0)
-    ticks = cpu_seconds(pid) - ticks0
     cpu = [r["cpu_ms"] for r in results]
     wall = [r["wall_ms"] for r in results]
     keepalive = [idle_ms_per_s * w / 1000 for w in wall]
@@ -302,8 +303,12 @@ async def broadcasts(
         "us_per_message": round(statistics.median(cpu) * 1000 / clients, 2),
         "us_per_message_net": round(statistics.median(net) * 1000 / clients, 2),
         "wall_ms_until_all_arrived": summary(wall, 1),
+        # this process (all the clients): near the wall time, the clients set the pace
+        "clients_cpu_ms": summary([r["clients_cpu_ms"] for r in results], 1),
         "duplicates": int(sum(r["duplicates"] for r in results)),
-        "stat_ticks_cpu_ms_all_rounds_incl_pauses": round(ticks * 1000),
+        # the same CPU time from /proc/<pid>/stat (10 ms ticks), summed over the rounds
+        "cpu_ms_sum": round(sum(cpu), 1),
+        "stat_cpu_ms_sum": round(sum(r["stat_cpu_ms"] for r in results)),
     }
 
 

@@ -47,7 +47,6 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from load import rathaus_process
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.support import server as support_server
 from tests.support.bot import (
     NO_ICE_SERVERS,
@@ -56,6 +55,7 @@ from tests.support.bot import (
     ToneTrack,
     keep_media_on_loopback,
 )
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS
 
 from rathaus.media.janus import videoroom
 from rathaus.media.janus.client import JanusClient, JanusSession

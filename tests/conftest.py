@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.bot import keep_media_on_loopback
-from tests.support.oidc import oidc_provider  # noqa: F401 (a session fixture)
 from tests.support.postgres import PostgresUnavailable, start_cluster
 from tests.support.server import RunningServer, running_server, server_settings
 
-pytest_plugins = ["tests.support.slapd"]
+# Support modules whose fixtures every test may use: janus_server, janus_factory, janus_client;
+# oidc_provider; slapd.
+pytest_plugins = ["tests.support.janus", "tests.support.oidc", "tests.support.slapd"]
 
 
 @pytest.fixture(scope="session")

@@ -110,7 +110,8 @@ def _entry(row: AuditRow) -> AuditEntry:
     actor = _party(row.actor_name, row.actor_role, row.actor_user_id)
     assert actor is not None
     target = _party(row.target_name, row.target_role, row.target_user_id)
-    return AuditEntry(row.at, row.room, actor, row.action, target, row.detail)
+    at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)  # SQLite keeps no zone: UTC
+    return AuditEntry(at, row.room, actor, row.action, target, row.detail)
 
 
 class AuditLog:

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -55,17 +56,30 @@ class Signer:
         self._key = hmac.new(key, purpose.encode(), hashlib.sha256).digest()
 
     def sign(self, value: str) -> str:
-        data = base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
-        mac = hmac.new(self._key, data.encode(), hashlib.sha256).digest()
-        return f"{data}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+        data = _b64(value.encode())
+        return f"{data}.{self._mac(data)}"
 
     def unsign(self, token: str) -> str | None:
+        """The value, if ``token`` is exactly what :meth:`sign` made of it: one spelling only
+        (no padding, no other bits in the last character, nothing after the MAC)."""
         data, _, mac = token.partition(".")
-        expected = hmac.new(self._key, data.encode(), hashlib.sha256).digest()
+        if _B64URL.fullmatch(data) is None:
+            return None
+        if not hmac.compare_digest(mac.encode("utf-8", "replace"), self._mac(data).encode()):
+            return None
         try:
-            given = base64.urlsafe_b64decode(mac + "=" * (-len(mac) % 4))
-            if not hmac.compare_digest(given, expected):
-                return None
-            return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)).decode()
+            raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+            return raw.decode() if _b64(raw) == data else None
         except (ValueError, UnicodeDecodeError):
             return None
+
+    def _mac(self, data: str) -> str:
+        return _b64(hmac.new(self._key, data.encode(), hashlib.sha256).digest())
+
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def _b64(raw: bytes) -> str:
+    """Unpadded base64url."""
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

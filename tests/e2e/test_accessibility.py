@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-from typing import Any
-
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from tests.e2e.conftest import OpenPage
-from tests.e2e.test_meeting_in_browser import WAIT, join
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-async def violations(page: Page) -> list[dict[str, Any]]:
-    if not AXE.is_file():
-        pytest.fail("axe-core is missing: make test runs npm ci", pytrace=False)
-    # Evaluated through the DevTools protocol, so the page's CSP does not block it.
-    await page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = await page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
-        ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.map(n => n.html).slice(0, 3)}))",
-        WCAG_AA,
-    )
-    return list(result)
+from tests.support.browser import OpenPage
+from tests.support.pages import WAIT, join, room, violations
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 async def test_every_screen_meets_wcag_21_aa(open_page: OpenPage, lang: str) -> None:
-    name = f"a-{uuid.uuid4().hex[:10]}"
+    name = room("a-")
     prejoin = await open_page(f"/r/{name}?lang={lang}")
     await expect(prejoin.locator("#prejoin")).to_be_visible()
     assert await violations(prejoin) == []

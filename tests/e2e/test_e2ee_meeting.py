@@ -4,111 +4,26 @@
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import OpenPage, poll
-from tests.e2e.test_accessibility import violations
-from tests.e2e.test_meeting_in_browser import audio_is_heard, video_is_playing
-
-WAIT = 20_000  # ms
-
-
-def room() -> str:
-    return f"e-{uuid.uuid4().hex[:10]}"
+from tests.support.browser import OpenPage
+from tests.support.e2ee_pages import (
+    decrypting,
+    e2ee,
+    received,
+    room,
+    safety_code,
+    same_codes,
+    wait_e2ee,
+)
+from tests.support.pages import audio_is_heard, join, video_is_playing, violations
+from tests.support.waits import quiet_for
 
 
 async def install_clock(page: Page) -> None:
     """Playwright's clock: it runs at real pace until a test moves it on."""
     await page.clock.install()
-
-
-LABELS = {
-    "en": ("Your name", "Join meeting", "Leave meeting"),
-    "de": ("Ihr Name", "Besprechung beitreten", "Besprechung verlassen"),
-}
-
-
-async def join(
-    open_page: OpenPage,
-    room_name: str,
-    name: str,
-    lang: str = "en",
-    before: Callable[[Page], Awaitable[None]] | None = None,
-) -> Page:
-    your_name, join_meeting, leave_meeting = LABELS[lang]
-    page = await open_page(f"/r/{room_name}?lang={lang}", before=before)
-    await page.get_by_role("textbox", name=your_name).fill(name)
-    await page.get_by_role("button", name=join_meeting).click()
-    await expect(page.get_by_role("button", name=leave_meeting)).to_be_visible(timeout=WAIT)
-    return page
-
-
-async def e2ee(page: Page) -> dict[str, Any]:
-    return dict((await page.evaluate("() => window.rathaus.state()"))["e2ee"])
-
-
-async def wait_e2ee(page: Page, what: str, check: Any) -> dict[str, Any]:
-    return await poll(lambda: e2ee(page), check, what, WAIT / 1000)
-
-
-def received(stats: dict[str, Any] | None, kind: str) -> int:
-    """Frames decrypted and passed on by the receivers of one kind."""
-    if not stats:
-        return 0
-    return sum(
-        t["frames"]
-        for t in stats["transforms"].values()
-        if t["role"] == "receiver" and t["kind"] == kind
-    )
-
-
-async def decrypting(page: Page, receivers: int) -> dict[str, Any]:
-    """Every one of ``receivers`` remote participants' video is being decrypted."""
-    return await wait_e2ee(
-        page,
-        f"decrypted video from {receivers}",
-        lambda s: (
-            s["stats"] is not None
-            and s["stats"]["decrypted"] > 0
-            and sum(
-                1
-                for t in s["stats"]["transforms"].values()
-                if t["role"] == "receiver" and t["kind"] == "video" and t["frames"] > 0
-            )
-            >= receivers
-        ),
-    )
-
-
-async def safety_code(page: Page, participants: int) -> str:
-    """The code shown in the "Safety code" region, read out digit by digit as its description."""
-    region = page.get_by_role("region", name="Safety code")
-    await expect(region).to_be_visible(timeout=WAIT)
-    state = await wait_e2ee(page, "a safety code", lambda s: s["safetyCode"] is not None)
-    code = state["safetyCode"]
-    await expect(region).to_contain_text(code)
-    spoken = ", ".join(" ".join(group) for group in code.split(" "))
-    await expect(region).to_have_accessible_description(spoken)
-    assert len(code.split(" ")) == 5
-    return str(code)
-
-
-async def same_codes(pages: list[Page]) -> str:
-    """All pages show the same code (waiting while someone's join or leave settles)."""
-    deadline = time.monotonic() + WAIT / 1000
-    while True:
-        codes = [await safety_code(page, len(pages)) for page in pages]
-        if len(set(codes)) == 1:
-            return codes[0]
-        if time.monotonic() > deadline:
-            pytest.fail(f"safety codes differ: {codes}")
-        await asyncio.sleep(0.3)
 
 
 async def test_two_people_in_an_encrypted_meeting(open_e2ee_page: OpenPage) -> None:
@@ -168,11 +83,14 @@ async def test_three_then_one_leaves(open_e2ee_page: OpenPage) -> None:
         me: received((await e2ee(page))["stats"], "video")
         for me, page in (("Anna", anna), ("Ben", ben))
     }
-    await asyncio.sleep(2)
     await video_is_playing(anna, "Ben")
     await video_is_playing(ben, "Anna")
-    assert received((await e2ee(anna))["stats"], "video") > before["Anna"]
-    assert received((await e2ee(ben))["stats"], "video") > before["Ben"]
+    for me, page in (("Anna", anna), ("Ben", ben)):
+        await wait_e2ee(
+            page,
+            f"more video frames decrypted by {me}",
+            lambda s, me=me: received(s["stats"], "video") > before[me],
+        )
 
 
 async def test_a_shared_screen_is_encrypted_too(open_e2ee_page: OpenPage) -> None:
@@ -205,8 +123,11 @@ async def test_keys_rotate_every_fifteen_minutes(open_e2ee_page: OpenPage) -> No
     new_kid = (await e2ee(anna))["stats"]["senderKid"]
     await wait_e2ee(ben, "Anna's new key", lambda s: new_kid in s["stats"]["receiverKids"])
     before = received((await e2ee(ben))["stats"], "video")
-    await asyncio.sleep(2)
-    assert received((await e2ee(ben))["stats"], "video") > before
+    await wait_e2ee(
+        ben,
+        "more of Anna's video frames decrypted",
+        lambda s: received(s["stats"], "video") > before,
+    )
     await video_is_playing(ben, "Anna")
 
 
@@ -226,6 +147,6 @@ async def test_leaves_at_once_make_one_rotation(open_e2ee_page: OpenPage) -> Non
         *(pages[n].get_by_role("button", name="Leave meeting").click() for n in ("Ben", "Carl"))
     )
     await wait_e2ee(anna, "a new key", lambda s: s["stats"]["senderKid"] != kid)
-    await asyncio.sleep(2)  # a second rotation would have come by now
+    await quiet_for(2)  # a second rotation would have come by now
     assert epoch((await e2ee(anna))["stats"]["senderKid"]) == epoch(kid) + 1
     assert (await e2ee(anna))["stats"]["receiverKids"] == []

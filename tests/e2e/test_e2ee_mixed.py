@@ -4,16 +4,14 @@ is not end-to-end encrypted, and everyone sees and hears everyone, in Chromium t
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import OpenPage
-from tests.e2e.test_accessibility import violations
-from tests.e2e.test_e2ee_meeting import WAIT, decrypting, e2ee, join, room, wait_e2ee
-from tests.e2e.test_meeting_in_browser import video_is_playing
+from tests.support.browser import OpenPage
+from tests.support.e2ee_pages import decrypting, e2ee, room, wait_e2ee
+from tests.support.pages import WAIT, join, shows_the_picture_of, violations
+from tests.support.waits import drain, quiet_for
 
 # Makes the page a browser that cannot encrypt media (no WebRTC encoded transforms at all).
 WITHOUT_ENCODED_TRANSFORMS = """
@@ -22,38 +20,9 @@ delete RTCRtpSender.prototype.createEncodedStreams;
 delete RTCRtpReceiver.prototype.createEncodedStreams;
 """
 
-# The mean colour of a video, over a 4x3 grid: Chromium's fake camera draws a steady background
-# with a small moving pattern, so a decoded picture of it matches its sender's own preview, and
-# noise decoded from ciphertext does not.
-GRID = """async (v) => {
-    const canvas = new OffscreenCanvas(4, 3);
-    const ctx = canvas.getContext('2d');
-    ctx.drawImage(v, 0, 0, 4, 3);
-    return Array.from(ctx.getImageData(0, 0, 4, 3).data);
-}"""
-
 
 async def without_encoded_transforms(page: Page) -> None:
     await page.add_init_script(WITHOUT_ENCODED_TRANSFORMS)
-
-
-async def grid(page: Page, tile_name: str) -> list[int]:
-    video = page.get_by_role("group", name=tile_name, exact=True).locator("video")
-    return list(await video.evaluate(GRID))
-
-
-async def shows_the_picture_of(viewer: Page, sender: Page, name: str) -> None:
-    """``viewer`` decodes ``name``'s real picture: its tile matches ``sender``'s own preview."""
-    await video_is_playing(viewer, name)
-    deadline = asyncio.get_running_loop().time() + WAIT / 1000
-    while True:
-        seen, own = await grid(viewer, name), await grid(sender, name)
-        distance = max(abs(a - b) for a, b in zip(seen, own, strict=True))
-        if distance < 40:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"{name}'s picture differs by {distance}: {seen} vs {own}")
-        await asyncio.sleep(0.3)
 
 
 def plain(stats: dict[str, Any] | None, role: str) -> int:
@@ -126,9 +95,9 @@ async def test_a_browser_that_cannot_encrypt_joins_when_a_moderator_allows_it(
         )
         await wait_e2ee(page, "strict mode", lambda s: s["stats"] and not s["stats"]["plainMode"])
     await expect(ben.locator("#status")).to_have_text("End-to-end encrypted", timeout=WAIT)
-    await asyncio.sleep(1)  # frames in flight from plain mode
+    await drain(1)  # frames in flight from plain mode
     before = {page: await e2ee(page) for page in (anna, ben)}
-    await asyncio.sleep(2)
+    await quiet_for(2)  # no plain frame any more (and decrypted ones go on)
     for page in (anna, ben):
         after = await e2ee(page)
         assert after["stats"]["plain"] == before[page]["stats"]["plain"], after["stats"]

@@ -29,9 +29,10 @@ from playwright.async_api import (
 )
 
 from rathaus.media.janus import JanusSupervisor as Janus
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, page_opener, poll
-from tests.e2e.test_e2ee_meeting import decrypting, e2ee, join, room
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, page_opener, poll
+from tests.support.e2ee_pages import decrypting, e2ee, room
 from tests.support.operator import QUADRANTS, OperatorView, watch, write_y4m
+from tests.support.pages import join
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 
 WAIT = 20.0  # s

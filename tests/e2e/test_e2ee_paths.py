@@ -14,19 +14,13 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, WebSocket, WebSocketRoute, expect
 
-from tests.e2e.accounts import OwnedRoom, forget_accounts, owned_room, sign_in
-from tests.e2e.conftest import OpenPage, poll
-from tests.e2e.test_e2ee_meeting import (
-    WAIT,
-    decrypting,
-    e2ee,
-    join,
-    room,
-    same_codes,
-    wait_e2ee,
-)
+from tests.support.accounts_pages import OwnedRoom, forget_accounts, owned_room, sign_in
+from tests.support.browser import OpenPage, poll
+from tests.support.e2ee_pages import decrypting, e2ee, room, same_codes, wait_e2ee
 from tests.support.meetings import drop_connection
+from tests.support.pages import WAIT, join
 from tests.support.server import RunningServer
+from tests.support.waits import quiet_for
 
 FRAMES = 20  # decrypted video frames that count as "decrypting" (the fake camera sends 30/s)
 
@@ -168,7 +162,7 @@ async def test_no_keys_reach_the_lobby_and_admitted_guests_decrypt(
     }
     gustav_id = knocks["Gustav"]["id"]
     assert knocks["Gustav"]["device"]["e2ee"] is True  # his public keys were known meanwhile
-    await gustav.wait_for_timeout(1000)  # nothing arrives later either
+    await quiet_for(1)  # nothing arrives later either
 
     assert of_type(gustav_wire.received, "key_envelope") == []
     assert of_type(gustav_wire.received, "welcome") == []

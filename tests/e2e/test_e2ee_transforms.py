@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, Route
 
-from tests.e2e.conftest import OpenPage, poll
+from tests.support.browser import OpenPage, poll
 from tests.support.server import RunningServer
 
 HARNESS = Path(__file__).resolve().parent / "pages" / "e2ee_transforms.js"

@@ -2,70 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from playwright.async_api import expect
 
-from tests.e2e.conftest import OpenPage
-from tests.e2e.firefox import FirefoxPage
-from tests.e2e.firefox import firefox_fixture as firefox_fixture  # the `firefox` fixture
-from tests.e2e.test_meeting_in_browser import (
-    AUDIO_PEAK,
-    audio_is_heard,
-    join,
-    room,
-    video_is_playing,
+from tests.support.browser import OpenPage
+from tests.support.firefox import FirefoxPage
+from tests.support.firefox_pages import (
+    audio_is_heard_in_firefox,
+    join_in_firefox,
+    video_is_playing_in_firefox,
 )
-
-# The tile of ``arguments[0]`` (its accessible name), as Playwright's get_by_role("group") finds it.
-TILE = """const tile = [...document.querySelectorAll('[role=group]')]
-    .find((el) => el.getAttribute('aria-label') === arguments[0]);"""
-
-
-async def join_in_firefox(firefox: FirefoxPage, room_name: str, name: str) -> None:
-    await firefox.goto(f"/r/{room_name}?lang=en")
-    await firefox.wait_for(
-        "return document.querySelector('label[for=name-input]')?.textContent.trim()"
-        " === 'Your name'",
-        what='the textbox "Your name"',
-    )
-    await firefox.type_into("#name-input", name)
-    join_label = await firefox.js("return document.getElementById('join-button').textContent")
-    assert join_label.strip() == "Join meeting"
-    await firefox.click("#join-button")
-    await firefox.wait_for(
-        """const b = document.getElementById('leave-button');
-        return b.checkVisibility() && b.textContent.trim() === 'Leave meeting';""",
-        what='the button "Leave meeting"',
-    )
-
-
-async def video_is_playing_in_firefox(firefox: FirefoxPage, tile_name: str) -> None:
-    """The tile's video has decoded frames and keeps advancing."""
-    state = (
-        TILE + "const v = tile?.querySelector('video'); return v && [v.videoWidth, v.currentTime];"
-    )
-    await firefox.wait_for(
-        TILE + "const v = tile?.querySelector('video'); return v && v.videoWidth > 0"
-        " && v.currentTime > 0.5;",
-        tile_name,
-        what=f"decoded video in {tile_name}'s tile",
-    )
-    _, before = await firefox.js(state, tile_name)
-    await asyncio.sleep(0.6)
-    width, after = await firefox.js(state, tile_name)
-    assert width > 0 and after > before, f"{tile_name}'s video stands still in Firefox"
-
-
-async def audio_is_heard_in_firefox(firefox: FirefoxPage, tile_name: str) -> None:
-    """The remote audio in the tile carries sound (Chromium's fake microphone beeps)."""
-    peak = await firefox.js_async(
-        TILE
-        + "const done = arguments[arguments.length - 1];"
-        + f"({AUDIO_PEAK})(tile?.querySelector('video')?.srcObject).then(done);",
-        tile_name,
-    )
-    assert peak > 0.01, f"no sound from {tile_name}'s tile in Firefox (peak {peak})"
+from tests.support.pages import audio_is_heard, join, room, video_is_playing
 
 
 async def test_firefox_and_chromium_see_and_hear_each_other(

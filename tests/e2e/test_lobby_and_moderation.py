@@ -13,12 +13,12 @@ from urllib.parse import urlencode
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.accounts import OwnedRoom, forget_accounts, owned_room, sign_in
-from tests.e2e.conftest import OpenPage
-from tests.e2e.test_accessibility import violations
-from tests.e2e.test_meeting_in_browser import WAIT, video_is_playing
+from tests.support.accounts_pages import OwnedRoom, forget_accounts, owned_room, sign_in
+from tests.support.browser import OpenPage
+from tests.support.pages import WAIT, video_is_playing, violations
 from tests.support.screens import screenshots
 from tests.support.server import RunningServer
+from tests.support.waits import quiet_for
 
 
 @pytest.fixture(autouse=True)
@@ -109,7 +109,7 @@ async def test_a_guest_waits_with_nothing_until_admitted(
     await expect(entry).to_be_visible(timeout=WAIT)
     await expect(olga.get_by_role("status").first).to_have_text("Gustav is waiting to be let in.")
     await expect(tile(olga, "Gustav")).to_have_count(0)
-    await gustav.wait_for_timeout(1000)  # nothing arrives later either
+    await quiet_for(1)  # nothing arrives later either
     await nothing_of_the_meeting(gustav)
 
     # WCAG 2.1 AA on the waiting screen and on the moderator's view with a knock
@@ -162,7 +162,7 @@ async def test_no_way_around_the_lobby(open_page: OpenPage, server: RunningServe
     await gustav.reload()
     await gustav.get_by_role("button", name="Join meeting").click()  # the name is remembered
     await expect(gustav.get_by_text(WAITING)).to_be_visible(timeout=WAIT)
-    await gustav.wait_for_timeout(500)
+    await quiet_for(0.5)  # nothing of the meeting arrives after the new knock either
     await nothing_of_the_meeting(gustav)
     await expect(waiting_room(olga).get_by_role("group", name="Gustav")).to_have_count(1)
 

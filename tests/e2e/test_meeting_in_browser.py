@@ -5,69 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import uuid
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from tests.e2e.conftest import OpenPage
+from tests.support.browser import OpenPage
 from tests.support.meetings import drop_connection
 from tests.support.network import MEDIA_IFACE
+from tests.support.pages import WAIT, audio_is_heard, join, room, video_is_playing
 from tests.support.server import RunningServer
-
-WAIT = 20_000  # ms
-
-
-def room() -> str:
-    return f"b-{uuid.uuid4().hex[:10]}"
-
-
-async def join(open_page: OpenPage, room_name: str, name: str) -> Page:
-    page = await open_page(f"/r/{room_name}?lang=en")
-    await page.get_by_role("textbox", name="Your name").fill(name)
-    await page.get_by_role("button", name="Join meeting").click()
-    await expect(page.get_by_role("button", name="Leave meeting")).to_be_visible(timeout=WAIT)
-    return page
-
-
-async def video_is_playing(page: Page, tile_name: str) -> None:
-    """The tile's video has decoded frames and keeps advancing."""
-    video = page.get_by_role("group", name=tile_name, exact=True).locator("video")
-    await expect(video).to_have_count(1, timeout=WAIT)
-    await page.wait_for_function(
-        """(v) => v.videoWidth > 0 && v.currentTime > 0.5""",
-        arg=await video.element_handle(),
-        timeout=WAIT,
-    )
-    before = await video.evaluate("v => v.currentTime")
-    await page.wait_for_timeout(600)
-    assert await video.evaluate("v => v.currentTime") > before
-
-
-# The loudest sample of a stream's audio over 3 s, -1 without audio (used in Firefox too).
-AUDIO_PEAK = """async (stream) => {
-    if (!stream || stream.getAudioTracks().length === 0) return -1;
-    const ctx = new AudioContext();
-    const analyser = ctx.createAnalyser();
-    ctx.createMediaStreamSource(stream).connect(analyser);
-    const data = new Float32Array(analyser.fftSize);
-    let peak = 0;
-    const end = performance.now() + 3000;
-    while (performance.now() < end) {
-        analyser.getFloatTimeDomainData(data);
-        for (const x of data) peak = Math.max(peak, Math.abs(x));
-        await new Promise((r) => setTimeout(r, 50));
-    }
-    await ctx.close();
-    return peak;
-}"""
-
-
-async def audio_is_heard(page: Page, tile_name: str) -> None:
-    """The remote audio track in the tile carries sound (Chromium's fake microphone beeps)."""
-    video = page.get_by_role("group", name=tile_name, exact=True).locator("video")
-    peak = await video.evaluate(f"(v) => ({AUDIO_PEAK})(v.srcObject)")
-    assert peak > 0.01, f"no sound from {tile_name}'s tile (peak {peak})"
+from tests.support.waits import quiet_for
 
 
 async def test_two_people_see_and_hear_each_other(open_page: OpenPage) -> None:
@@ -208,7 +155,7 @@ async def test_a_dropped_connection_resumes_as_the_same_participant(
     assert (await anna.evaluate("window.rathaus.state()"))["participantId"] == anna_id
     await video_is_playing(ben, "Anna")
     await video_is_playing(anna, "Ben")
-    await ben.wait_for_timeout(int(server.settings.meeting.resume_grace * 1000) + 500)
+    await quiet_for(server.settings.meeting.resume_grace + 0.5)  # Anna does not leave after all
     await expect(ben.get_by_role("group", name="Anna", exact=True)).to_have_count(1)
 
 

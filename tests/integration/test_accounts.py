@@ -1,6 +1,5 @@
 """Local accounts: sign-in, sessions in cookies, CSRF, lockout, sign-out everywhere."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 from rathaus.accounts.service import AccountService
 from rathaus.config import AccountSettings
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
+from tests.support.waits import lapse
 
 PASSWORD = "correct horse battery"
 
@@ -112,7 +112,7 @@ async def test_repeated_failures_lock_out_for_a_while(
         assert not any(
             PASSWORD in r.getMessage() or "dora" in r.getMessage() for r in caplog.records
         )
-        await asyncio.sleep(1.1)
+        await lapse(1.1)  # the lockout (1 s)
         assert (await sign_in(http, "dora", PASSWORD)).status_code == 200
 
 
@@ -134,7 +134,7 @@ async def test_sessions_expire(accounts_server: RunningServer) -> None:
     await short.create_user("fritz", PASSWORD)
     token, _ = await short.sign_in("fritz", PASSWORD, "127.0.0.1")
     assert await short.session(token) is not None
-    await asyncio.sleep(1.2)
+    await lapse(1.2)  # the session's lifetime (1 s)
     assert await short.session(token) is None
     async with client(accounts_server) as http:
         http.cookies.set("rathaus_session", token)

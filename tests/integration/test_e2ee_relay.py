@@ -4,7 +4,6 @@ keeps and logs no key material (envelopes pass through memory only)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import secrets
@@ -13,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_lobby_and_moderation import owned_room, saw, unique
-from tests.integration.test_room_rules import browser_for
-from tests.support.bot import Bot
+from tests.support.bot import Bot, wait_until
 from tests.support.devices import TestDevice, b64url
+from tests.support.rooms import browser_for, owned_room, saw, unique
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
+from tests.support.waits import quiet_for
 
 pytestmark = pytest.mark.janus
 
@@ -110,7 +109,7 @@ async def test_an_envelope_reaches_its_recipient_only_and_unchanged(plain: Runni
         await anna.send({"type": "key_envelope", "to": ben_id, "envelope": envelope})
         got = await ben.expect("key_envelope")
         assert got == {"type": "key_envelope", "from": anna_id, "envelope": envelope}
-        await asyncio.sleep(0.5)
+        await quiet_for(0.5)  # no copy for anyone else
         assert not saw(carl, "key_envelope", "error") and not saw(anna, "key_envelope", "error")
 
         await anna.send({"type": "key_envelope", "to": "0123456789abcdef", "envelope": envelope})
@@ -143,7 +142,7 @@ async def test_a_key_request_reaches_the_sender_of_the_key(plain: RunningServer)
             assert (error["code"], error["ref"]) == (code, "key_request")
         await ben.send({"type": "key_request", "to": "not hex"})
         assert (await ben.expect("error"))["code"] == "bad_message"
-        await asyncio.sleep(0.3)
+        await quiet_for(0.3)  # none of the refused requests reaches anyone
         assert not saw(carl, "key_request") and not saw(anna, "error")
     finally:
         await close_all(anna, ben, carl)
@@ -168,7 +167,7 @@ async def test_no_envelopes_to_or_from_the_lobby(plain: RunningServer) -> None:
         assert (await guest.expect("error"))["code"] == "not_admitted"
         await olga.send({"type": "key_request", "to": guest_id})
         assert (await olga.expect("error"))["code"] == "unknown_participant"
-        await asyncio.sleep(0.3)
+        await quiet_for(0.3)  # none of the refused messages reaches anyone
         assert not saw(olga, "key_envelope", "key_request")
         assert not saw(guest, "key_envelope", "key_request")
     finally:
@@ -343,7 +342,8 @@ async def test_rathaus_keeps_and_logs_no_key_material(
         await bots[1].expect("error")
     finally:
         await close_all(*bots)
-        await asyncio.sleep(0.5)
+        meetings = strict.services.meetings._meetings
+        await wait_until(lambda: slug not in meetings, what="the meeting to end")  # logged too
         uvicorn_log.removeHandler(caplog.handler)
 
     public = [v for d in devices for k, v in d.public().items() if k in ("x25519", "ed25519")]

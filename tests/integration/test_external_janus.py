@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from rathaus.media.janus.supervisor import JanusSupervisor
-from tests.integration.janus_fixtures import start_janus
 from tests.support.bot import Bot, keep_media_on_loopback, wait_until
+from tests.support.janus import start_janus
 from tests.support.server import running_server, server_settings
 
 pytestmark = pytest.mark.janus
@@ -27,7 +27,7 @@ async def test_meetings_spread_over_external_nodes(tmp_path: Path) -> None:
         }
         settings = server_settings(tmp_path / "rathaus", janus=janus)
         async with running_server(settings) as server:
-            assert server.janus is None  # nothing managed
+            assert server.services.janus_supervisor is None  # nothing managed
             bots = []
             for _ in range(2):  # two meetings: one on each node
                 name = f"x-{uuid.uuid4().hex[:8]}"

@@ -17,12 +17,8 @@ from rathaus.media.janus.client import JanusClient
 from rathaus.media.janus.core import HandleEvent
 from rathaus.media.janus.pool import JanusNode, JanusPool
 from rathaus.media.janus.supervisor import JanusSupervisor
-from tests.integration.janus_fixtures import (  # noqa: F401  (fixtures)
-    StartJanus,
-    janus_client,
-    janus_factory,
-    janus_server,
-)
+from tests.support.janus import StartJanus
+from tests.support.waits import quiet_for
 
 pytestmark = pytest.mark.janus
 
@@ -38,8 +34,8 @@ async def wait_for(predicate: Callable[[], bool]) -> None:
 
 
 async def test_supervisor_config_and_info(
-    janus_server: JanusSupervisor,  # noqa: F811
-    janus_client: JanusClient,  # noqa: F811
+    janus_server: JanusSupervisor,
+    janus_client: JanusClient,
 ) -> None:
     mode = stat.S_IMODE(os.stat(janus_server.dir / "api_secret").st_mode)
     assert mode == 0o600
@@ -58,7 +54,7 @@ async def test_supervisor_config_and_info(
     assert info["api_secret"] is True
 
 
-async def test_wrong_secret_is_refused(janus_server: JanusSupervisor) -> None:  # noqa: F811
+async def test_wrong_secret_is_refused(janus_server: JanusSupervisor) -> None:
     client = JanusClient(janus_server.url, "wrong", request_timeout=5.0)
     await client.connect()
     try:
@@ -69,7 +65,7 @@ async def test_wrong_secret_is_refused(janus_server: JanusSupervisor) -> None:  
         await client.close()
 
 
-async def test_room_lifecycle_and_errors(janus_client: JanusClient) -> None:  # noqa: F811
+async def test_room_lifecycle_and_errors(janus_client: JanusClient) -> None:
     events: list[HandleEvent] = []
     session = await janus_client.create_session()
     handle = await session.attach(VR, events.append)
@@ -105,12 +101,12 @@ async def test_room_lifecycle_and_errors(janus_client: JanusClient) -> None:  # 
     await session.destroy()  # idempotent
 
 
-async def test_keepalive(janus_server: JanusSupervisor) -> None:  # noqa: F811
+async def test_keepalive(janus_server: JanusSupervisor) -> None:
     client = JanusClient(janus_server.url, janus_server.api_secret, keepalive_interval=0.1)
     await client.connect()
     try:
         session = await client.create_session()
-        await asyncio.sleep(0.5)
+        await quiet_for(0.5)  # five keepalives: the session does not end meanwhile
         assert session.alive
         handle = await session.attach(VR)
         assert await videoroom.room_exists(handle, 4242) is False
@@ -119,7 +115,7 @@ async def test_keepalive(janus_server: JanusSupervisor) -> None:  # noqa: F811
         await client.close()
 
 
-async def test_crash_restart_reconnect(janus_factory: StartJanus) -> None:  # noqa: F811
+async def test_crash_restart_reconnect(janus_factory: StartJanus) -> None:
     sup = await janus_factory()
     client = JanusClient(sup.url, sup.api_secret, request_timeout=1.0)
     downs: list[bool] = []
@@ -144,7 +140,7 @@ async def test_crash_restart_reconnect(janus_factory: StartJanus) -> None:  # no
             await client.info()
         # A request pending when Janus dies fails at once with JanusUnavailable.
         pending = asyncio.create_task(handle.request({"request": "list"}))
-        await asyncio.sleep(0.1)
+        await wait_for(lambda: bool(client._pending))  # the request is out, unanswered
         os.kill(old_pid, signal.SIGKILL)
         with pytest.raises(JanusUnavailable) as err:
             await pending
@@ -174,7 +170,7 @@ async def test_start_failure_reports_log(tmp_path: Path) -> None:
     await sup.stop()
 
 
-async def test_pool_picks_least_loaded(janus_factory: StartJanus) -> None:  # noqa: F811
+async def test_pool_picks_least_loaded(janus_factory: StartJanus) -> None:
     a = await janus_factory()
     b = await janus_factory()
     pool = JanusPool([JanusNode("a", a.url, a.api_secret), JanusNode("b", b.url, b.api_secret)])

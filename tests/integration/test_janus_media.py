@@ -20,11 +20,7 @@ from rathaus.errors import JanusError
 from rathaus.media.janus import videoroom
 from rathaus.media.janus.client import JanusClient
 from rathaus.media.janus.core import HandleEvent, Media, WebrtcUp
-from tests.integration.janus_fixtures import (  # noqa: F401  (fixtures)
-    janus_client,
-    janus_server,
-    pin_aioice,
-)
+from tests.support.janus import pin_aioice
 
 pytestmark = pytest.mark.janus
 
@@ -54,12 +50,12 @@ def jsep(pc: RTCPeerConnection) -> dict[str, object]:
 
 @pytest.fixture
 def local_ice(monkeypatch: pytest.MonkeyPatch) -> None:
-    """aiortc gathers on the one local address Janus uses (see janus_fixtures)."""
+    """aiortc gathers on the one local address Janus uses (see tests/support/janus.py)."""
     pin_aioice(monkeypatch)
 
 
 async def test_publish_and_subscribe_video(
-    janus_client: JanusClient,  # noqa: F811
+    janus_client: JanusClient,
     local_ice: None,
 ) -> None:
     room = 2002

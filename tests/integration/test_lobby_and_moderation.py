@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from typing import Any
 
 import httpx
@@ -14,11 +13,12 @@ import pytest
 from rathaus.audit import AuditParty, PartyRole
 from tests.support.bot import Bot, wait_until
 from tests.support.network import MEDIA_IP
+from tests.support.rooms import PASSWORD, owned_room, saw, signed_in, unique
 from tests.support.server import RunningServer
+from tests.support.waits import drain, quiet_for
 
 pytestmark = pytest.mark.janus
 
-PASSWORD = "a long password 1"
 RED = (220, 30, 30)
 MODERATOR_ACTIONS: list[dict[str, Any]] = [
     {"type": "admit", "id": "ab"},
@@ -33,31 +33,6 @@ MODERATOR_ACTIONS: list[dict[str, Any]] = [
     {"type": "end"},
     {"type": "promote", "id": "ab"},
 ]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:8]}"
-
-
-async def signed_in(server: RunningServer, display_name: str) -> tuple[Any, dict[str, str]]:
-    accounts = server.services.accounts
-    user = await accounts.create_user(unique("u"), PASSWORD, display_name)
-    token, _ = await accounts.sign_in(user.username, PASSWORD, "tests")
-    return user, {"rathaus_session": token}
-
-
-async def owned_room(server: RunningServer, **settings: Any) -> tuple[str, dict[str, str]]:
-    """A room owned by a signed-in member; returns its link name and the owner's cookies."""
-    owner, cookies = await signed_in(server, "Olga Owner")
-    slug = unique("m-")
-    await server.services.rooms.create("Ausschuss", slug, owner_id=owner.id)
-    if settings:
-        await server.services.rooms.update(slug, owner, **settings)
-    return slug, cookies
-
-
-def saw(bot: Bot, *types: str) -> list[dict[str, Any]]:
-    return [m for m in bot.messages if m["type"] in types]
 
 
 async def test_a_waiting_guest_gets_nothing_until_admitted(server: RunningServer) -> None:
@@ -87,7 +62,7 @@ async def test_a_waiting_guest_gets_nothing_until_admitted(server: RunningServer
         mia = Bot(server.ws, slug, "Mia", cookies=member_cookies)
         await mia.knock()  # members wait too, with the lobby on
         await olga.expect("knock")
-        await asyncio.sleep(0.5)
+        await quiet_for(0.5)  # nothing arrives later either
         assert {m["type"] for m in guest.messages} <= {"pong"}
 
         await olga.send({"type": "admit", "id": guest_id})
@@ -276,9 +251,9 @@ async def test_a_moderators_mute_stops_the_sound_at_janus(server: RunningServer)
         assert "by" in await speaker.expect("muted")
         updated = await listener.expect("participant_updated")
         assert updated["participant"]["audio"] is False
-        await asyncio.sleep(0.5)  # packets in flight
+        await drain(0.5)  # packets in flight
         frames = len(got.audio_seen)
-        await asyncio.sleep(1.5)
+        await quiet_for(1.5)  # (almost) no audio any more
         assert len(got.audio_seen) - frames < 5, "audio still flows after the mute"
 
         # Only the speaker can switch the microphone on again; then the tone comes back.
@@ -377,7 +352,7 @@ async def test_no_moderator_action_is_allowed_to_others(server: RunningServer) -
                 await bot.send(action)
                 error = await bot.expect("error")
                 assert (error["code"], error["ref"]) == ("forbidden", action["type"])
-        await asyncio.sleep(0.3)
+        await quiet_for(0.3)  # none of the refused actions took effect
         assert not saw(olga, "bye", "moderation", "meeting_updated", "muted")
     finally:
         for bot in (olga, guest, mia):

@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 
 from tests.support.bot import Bot, wait_until
 from tests.support.server import RunningServer
+from tests.support.waits import quiet_for
 
 pytestmark = pytest.mark.janus
 
@@ -106,7 +107,7 @@ async def test_a_dropped_socket_resumes_as_the_same_participant(server: RunningS
         again = Bot(server.ws, name, "Anna")
         resumed = await again.join(resume=welcome["resume"])
         assert resumed["self"]["id"] == welcome["self"]["id"]
-        await asyncio.sleep(server.settings.meeting.resume_grace + 0.5)
+        await quiet_for(server.settings.meeting.resume_grace + 0.5)  # Anna does not leave
         assert not [m for m in ben.messages if m["type"] == "participant_left"]
         await again.close()
     finally:

@@ -6,7 +6,6 @@ change, and never a password or a guest link's token."""
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.rooms import PASSWORD, unique
 from tests.support.server import RunningServer
-
-PASSWORD = "a long password 1"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
 def stored_files(data_dir: Path) -> dict[Path, bytes]:

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.bot import Bot, wait_until
+from tests.support.rooms import browser_for, unique
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
-
-PASSWORD = "a long password 1"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:8]}"
-
-
-async def browser_for(server: RunningServer, admin: bool = False) -> tuple[Any, httpx.AsyncClient]:
-    """A signed-in member (or administrator) with an HTTP client carrying the CSRF header."""
-    user = await server.services.accounts.create_user(unique("u"), PASSWORD, admin=admin)
-    http = httpx.AsyncClient(base_url=server.http)
-    signed = await http.post("/api/session", json={"username": user.username, "password": PASSWORD})
-    http.headers["x-csrf-token"] = signed.json()["csrf_token"]
-    return user, http
 
 
 async def test_only_owners_change_a_room_and_name_moderators(server: RunningServer) -> None:

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import secrets
 import shutil
+import socket
+import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,32 @@ class Coturn:
     @property
     def url(self) -> str:
         return f"turn:{self.host}:{self.port}?transport=udp"
+
+
+async def answers_stun(
+    host: str, port: int, process: asyncio.subprocess.Process, timeout: float = 10
+) -> bool:
+    """Whether turnserver comes to answer a STUN Binding request on ``host:port`` (UDP) within
+    ``timeout`` seconds: then it is listening. False if it exits first or never answers.
+
+    Each attempt comes from a new socket: coturn keeps a session per client address, and one that
+    it began while starting up can stay unanswered for seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while process.returncode is None and loop.time() < deadline:
+        transaction = secrets.token_bytes(12)
+        # A Binding request (RFC 5389): type 1, no attributes, the magic cookie, its id.
+        request = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + transaction
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            sock.connect((host, port))
+            with contextlib.suppress(OSError, TimeoutError):  # not bound yet: refused, or silence
+                await loop.sock_sendall(sock, request)
+                answer = await asyncio.wait_for(loop.sock_recv(sock, 2048), 0.2)
+                if answer[8:20] == transaction:
+                    return True
+        await asyncio.sleep(0.05)
+    return False
 
 
 @contextlib.asynccontextmanager
@@ -57,9 +85,9 @@ async def running_coturn(work_dir: Path) -> AsyncIterator[Coturn]:
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        await asyncio.sleep(0.5)  # turnserver has no readiness signal; it binds at once
-        if process.returncode is not None:
-            raise RuntimeError(f"turnserver exited: {(work_dir / 'turnserver.log').read_text()}")
+        if not await answers_stun(turn.host, turn.port, process):
+            log_text = (work_dir / "turnserver.log").read_text()
+            raise RuntimeError(f"turnserver did not start: {log_text}")
         yield turn
     finally:
         if process.returncode is None:

@@ -121,7 +121,8 @@ async def _wait_ready(process: asyncio.subprocess.Process, log_path: Path) -> st
     except TimeoutError:
         line = b""
     if not line.startswith(b"READY "):
-        await asyncio.sleep(0.2)  # let a dying node finish its message
+        with contextlib.suppress(TimeoutError):  # a dying node: until it has written its message
+            await asyncio.wait_for(process.wait(), 2)
         log = log_path.read_text(errors="replace")  # noqa: ASYNC240  (a small file, once)
         raise RuntimeError(f"oidc-provider did not start: {log}")
     return str(json.loads(line[len(b"READY ") :])["issuer"])

@@ -8,15 +8,18 @@ import itertools
 
 import pytest
 
+from rathaus.errors import ErrorCode
 from rathaus.meetings.access import (
     MODERATOR_ACTIONS,
     Decision,
+    Entrant,
     Outcome,
     Role,
     RoomAccess,
     decide_entry,
     e2ee_required,
     may,
+    role_in_meeting,
 )
 
 ALL_ACTIONS = sorted(
@@ -153,3 +156,35 @@ E2EE_REQUIRED = {
 @pytest.mark.parametrize(("server", "room"), list(E2EE_REQUIRED))
 def test_e2ee_is_required_only_where_server_and_room_both_want_it(server: bool, room: bool) -> None:
     assert e2ee_required(server, room) is E2EE_REQUIRED[(server, room)]
+
+
+def test_without_a_guest_link_or_a_suspicion_nothing_is_assumed() -> None:
+    """``invited`` and ``suspect`` default to False: a caller that does not know stays strict
+    about guests and does not send anyone to the lobby for nothing."""
+    members_only = RoomAccess(False, False, False, False, True)
+    open_room = RoomAccess(True, False, False, False, True)
+    assert decide_entry(Role.GUEST, members_only, password_ok=None, barred=False) == Decision(
+        Outcome.REFUSE, ErrorCode.GUESTS_NOT_ALLOWED
+    )
+    assert decide_entry(Role.GUEST, open_room, password_ok=None, barred=False) == Decision(
+        Outcome.ADMIT
+    )
+
+
+# (entrant's role, moderates if first, a moderator present) → the role in the meeting
+ROLES = {
+    (role, first, present): Role.MODERATOR if first and not present else role
+    for role, first, present in itertools.product(Role, [True, False], [True, False])
+}
+
+
+@pytest.mark.parametrize(("role", "first", "present"), list(ROLES))
+def test_role_in_meeting(role: Role, first: bool, present: bool) -> None:
+    """Only in a room nobody owns, and only while no moderator is there, does the first one
+    in moderate; everyone else keeps the role the door gave them."""
+    entrant = Entrant(role=role, moderates_if_first=first)
+    assert role_in_meeting(entrant, moderator_present=present) is ROLES[(role, first, present)]
+
+
+def test_a_guest_first_in_an_owned_room_stays_a_guest() -> None:
+    assert role_in_meeting(Entrant(), moderator_present=False) is Role.GUEST

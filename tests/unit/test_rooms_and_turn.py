@@ -28,7 +28,7 @@ def test_slugify_of_nothing_readable_is_random() -> None:
     assert is_valid_slug(slug) and len(slug) == 12
 
 
-@pytest.mark.parametrize("bad", ["", "-a", "a-", "A", "a/b", "a" * 65, "ä"])
+@pytest.mark.parametrize("bad", ["", "-a", "a-", "A", "a/b", "a" * 65, "ä", "abc\n", "abc\n\n"])
 def test_invalid_slugs(bad: str) -> None:
     assert not is_valid_slug(bad)
 

@@ -15,7 +15,7 @@ MAX_ENVELOPE_BYTES = 4096
 MIN_ENVELOPE_BYTES = 16  # an AES-GCM tag at least
 DEVICE_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")  # with fullmatch: `$` would allow a final newline
 # DER prefixes of PKCS#8 private keys for X25519 and Ed25519 (RFC 8410): what
 # `exportKey("pkcs8")` would give, base64url-decoded.
 _PKCS8_PREFIXES = (
@@ -50,7 +50,7 @@ class KeyRefused(ValueError):
 
 def b64url_decode(value: str, what: str) -> bytes:
     """Unpadded, canonical base64url (RFC 4648 §5, as in JWK): one encoding per byte string."""
-    if not _B64URL.match(value) or len(value) % 4 == 1:
+    if _B64URL.fullmatch(value) is None or len(value) % 4 == 1:
         raise KeyRefused(f"{what} must be unpadded base64url")
     data = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != value:

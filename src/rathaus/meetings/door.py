@@ -4,6 +4,7 @@ decide. The door knows nothing of WebSockets or cookies: it is given a :class:`K
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -81,12 +82,8 @@ class Door:
         )
         if message.resume:
             return identity  # resuming: who it is, to bind the token to; no rules again
-        return Entrant(
-            role=identity.role,
-            user_id=identity.user_id,
-            guest_key=identity.guest_key,
-            address=identity.address,
-            moderates_if_first=identity.moderates_if_first,
+        return dataclasses.replace(
+            identity,
             password_ok=await self._password(room, identity, message.password),
             invited=self._invited(room, role, message.invite),
         )

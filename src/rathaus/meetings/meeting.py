@@ -306,7 +306,8 @@ class Meeting:
         from elsewhere resumes nothing. Without either, a participant still connected cannot be
         taken over, only one whose connection dropped."""
         for participant in self.participants.values():
-            if hmac.compare_digest(participant.resume_token, token):
+            # (as bytes: compare_digest refuses str with non-ASCII characters, a TypeError)
+            if hmac.compare_digest(participant.resume_token.encode(), token.encode()):
                 break
         else:
             raise ResumeFailed("nothing to resume; join afresh")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rathaus.errors import ErrorCode
 from rathaus.meetings.protocol import Device, Kind
@@ -169,6 +169,13 @@ class Error(_Model):
     ref: str | None = None  # the type of the message that caused it, if known
     feed: str | None = None  # of that message, if it had one
     kind: Kind | None = None
+
+    @field_validator("message", "ref")
+    @classmethod
+    def _sendable(cls, value: str | None) -> str | None:
+        """What a client sent may be echoed here, lone surrogates included (JSON's "\\ud800"),
+        which no UTF-8 frame can carry: they become "?"."""
+        return value.encode("utf-8", "replace").decode("utf-8") if value else value
 
 
 class Pong(_Model):

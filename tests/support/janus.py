@@ -1,7 +1,8 @@
-"""Fixtures for tests against a real, managed Janus (Debian's ``janus``).
+"""A real, managed Janus (Debian's ``janus``) for tests, and its fixtures.
 
-``conftest.py`` can import these by name. Each Janus runs from a temporary data directory, its API
-on a free loopback port.
+``tests/conftest.py`` registers this module as a plugin (``pytest_plugins``), so ``janus_server``,
+``janus_factory`` and ``janus_client`` are fixtures of every test. Each Janus runs from a
+temporary data directory, its API on a free loopback port.
 
 Media stay on loopback addresses: the suite runs in the test network namespace (see
 ``tests/support/network.py``); Janus gathers on its 127.0.0.2 veth, aiortc is pinned to 127.0.0.2.
