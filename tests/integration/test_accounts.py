@@ -1,5 +1,6 @@
 """Local accounts: sign-in, sessions in cookies, CSRF, lockout, sign-out everywhere."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,6 +10,8 @@ import pytest
 
 from rathaus.accounts.service import AccountService
 from rathaus.config import AccountSettings
+from rathaus.errors import ErrorCode
+from tests.support.http import assert_refused
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 from tests.support.waits import lapse
 
@@ -74,17 +77,17 @@ async def test_sign_in_session_cookie_and_csrf(accounts_server: RunningServer) -
             json={"name": "Bauausschuss"},
             headers={"x-csrf-token": csrf, "origin": "http://evil.test"},
         )
-        assert other_site.status_code == 403
+        assert_refused(other_site, 403, ErrorCode.CSRF)
         created = await http.post(
             "/api/rooms", json={"name": "Bauausschuss"}, headers={"x-csrf-token": csrf}
         )
         assert created.status_code == 201
 
-        assert (await http.delete("/api/session")).status_code == 403  # CSRF here too
+        assert_refused(await http.delete("/api/session"), 403, ErrorCode.CSRF)  # CSRF here too
         assert (
             await http.delete("/api/session", headers={"x-csrf-token": csrf})
         ).status_code == 204
-        assert (await http.get("/api/session")).status_code == 401
+        assert_refused(await http.get("/api/session"), 401, ErrorCode.NOT_SIGNED_IN)
 
 
 async def test_sign_in_from_another_site_is_refused(accounts_server: RunningServer) -> None:
@@ -95,7 +98,20 @@ async def test_sign_in_from_another_site_is_refused(accounts_server: RunningServ
             json={"username": "cara", "password": PASSWORD},
             headers={"origin": "http://evil.test"},
         )
-        assert response.status_code == 403 and "set-cookie" not in response.headers
+        assert_refused(response, 403, ErrorCode.CSRF)
+        assert "set-cookie" not in response.headers
+
+
+async def test_guesses_sent_at_once_are_counted_one_after_another(
+    accounts_server: RunningServer,
+) -> None:
+    await accounts_server.services.accounts.create_user("gert", PASSWORD)
+    async with client(accounts_server) as http:
+        answers = await asyncio.gather(
+            *(sign_in(http, "gert", f"guess {n}") for n in range(6))
+        )
+    codes = sorted(answer.json()["code"] for answer in answers)
+    assert codes == ["authentication_failed"] * 3 + ["locked"] * 3  # 3 failures, then locked
 
 
 async def test_repeated_failures_lock_out_for_a_while(
@@ -105,7 +121,8 @@ async def test_repeated_failures_lock_out_for_a_while(
     async with client(accounts_server) as http:
         with caplog.at_level(logging.INFO):
             for _ in range(3):
-                assert (await sign_in(http, "dora", "not her password")).status_code == 401
+                wrong = await sign_in(http, "dora", "not her password")
+                assert_refused(wrong, 401, ErrorCode.AUTHENTICATION_FAILED)
             locked = await sign_in(http, "dora", PASSWORD)
         assert locked.status_code == 429 and locked.json()["code"] == "locked"
         assert any("sign-in locked" in r.getMessage() for r in caplog.records)
@@ -124,8 +141,8 @@ async def test_sign_out_everywhere(accounts_server: RunningServer) -> None:
         assert (await phone.get("/api/session")).status_code == 200
         done = await laptop.delete("/api/sessions", headers={"x-csrf-token": csrf})
         assert done.status_code == 204
-        assert (await phone.get("/api/session")).status_code == 401
-        assert (await laptop.get("/api/session")).status_code == 401
+        assert_refused(await phone.get("/api/session"), 401, ErrorCode.NOT_SIGNED_IN)
+        assert_refused(await laptop.get("/api/session"), 401, ErrorCode.NOT_SIGNED_IN)
 
 
 async def test_sessions_expire(accounts_server: RunningServer) -> None:
@@ -139,7 +156,8 @@ async def test_sessions_expire(accounts_server: RunningServer) -> None:
     async with client(accounts_server) as http:
         http.cookies.set("rathaus_session", token)
         expired = await http.get("/api/session")
-        assert expired.status_code == 401 and expired.json()["message"] == "please sign in"
+        assert_refused(expired, 401, ErrorCode.NOT_SIGNED_IN)
+        assert expired.json()["message"] == "please sign in"
 
 
 async def test_weak_passwords_and_bad_names_are_refused(accounts_server: RunningServer) -> None:

@@ -243,8 +243,9 @@ async def test_unknown_rooms(migrated: AsyncEngine) -> None:
             await strict.open(slug)
     with pytest.raises(UnknownRoom):  # ad-hoc rooms still need a valid link name
         await RoomService(sessionmaker(migrated), adhoc=True).open("Not A Slug")
-    with pytest.raises(BadMessage):
+    with pytest.raises(BadMessage) as caught:
         await strict.create("ok", "Not A Slug")
+    assert caught.value.code == "bad_message"
 
 
 async def test_adhoc_open_creates_the_room_once(migrated: AsyncEngine) -> None:

@@ -10,6 +10,7 @@ that error's code before the `pong` that follows it.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import json
 import os
@@ -27,6 +28,7 @@ from rathaus.errors import ClientError, ErrorCode
 from rathaus.meetings import protocol as p
 from rathaus.serving import WS_MAX_SIZE
 from tests.support.bot import NO_ICE_SERVERS, Bot, ColourTrack, ToneTrack
+from tests.support.janus_admin import handles, sessions, videorooms
 from tests.support.logs import problems, server_log
 from tests.support.probe import Probe
 from tests.support.server import RunningServer
@@ -96,6 +98,36 @@ async def bystander(server: RunningServer) -> AsyncIterator[Bot]:
     await bot.join()
     yield bot
     await bot.close()
+
+
+@pytest.fixture
+async def janus_unchanged(server: RunningServer, bystander: Bot) -> AsyncIterator[None]:
+    """After all the examples, Janus holds what it held before them (the bystander's meeting):
+    every session, handle and room the fuzzing made is gone again."""
+    before = await settled_janus_state(server)  # (meetings of tests before may be closing)
+    yield
+    for _ in range(100):
+        if not server.services.meetings._closing and await janus_state(server) == before:
+            return
+        await asyncio.sleep(0.1)
+    assert await janus_state(server) == before, "(sessions, handles, rooms) left behind"
+
+
+async def settled_janus_state(server: RunningServer) -> tuple[int, int, int]:
+    state = None
+    for _ in range(100):
+        await asyncio.sleep(0.2)
+        now = await janus_state(server)
+        if now == state and not server.services.meetings._closing:
+            break
+        state = now
+    return now
+
+
+async def janus_state(server: RunningServer) -> tuple[int, int, int]:
+    ids = await sessions(server.janus)
+    handle_count = sum([len(await handles(server.janus, s)) for s in ids])
+    return len(ids), handle_count, len(await videorooms(server.janus))
 
 
 @pytest.fixture(scope="module")
@@ -262,6 +294,7 @@ async def still_serving(server: RunningServer, bystander: Bot) -> None:
 
 @settings(FUZZ, max_examples=int(200 * SCALE))
 @given(game=rounds())
+@pytest.mark.usefixtures("janus_unchanged")
 async def test_any_frame_from_a_guest_is_answered_and_harms_no_one(
     server: RunningServer, bystander: Bot, offer: str, game: Round
 ) -> None:
@@ -275,6 +308,7 @@ async def test_any_frame_from_a_guest_is_answered_and_harms_no_one(
 
 @settings(FUZZ, max_examples=int(120 * SCALE))
 @given(game=rounds())
+@pytest.mark.usefixtures("janus_unchanged")
 async def test_any_frame_from_a_moderator_is_answered_and_harms_no_one_else(
     server: RunningServer, bystander: Bot, offer: str, game: Round
 ) -> None:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import httpx
 
+from rathaus.errors import ErrorCode
 from rathaus.secrets_store import Pseudonyms, load_or_create_key
 from tests.support.bot import Bot
+from tests.support.http import assert_refused
 from tests.support.logs import server_log
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 
@@ -43,7 +45,8 @@ async def lock_out(server: RunningServer, data: Path) -> dict[str, set[str]]:
             async with httpx.AsyncClient(base_url=rathaus.http) as http:
                 for _ in range(3):
                     wrong = {"username": "dora", "password": "not her password"}
-                    assert (await http.post("/api/session", json=wrong)).status_code == 401
+                    answer = await http.post("/api/session", json=wrong)
+                    assert_refused(answer, 401, ErrorCode.AUTHENTICATION_FAILED)
             guest = Bot(rathaus.ws, "rat", "Gast")
             try:
                 for _ in range(5):

@@ -7,8 +7,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from rathaus.errors import ErrorCode
 from rathaus.media.janus.supervisor import free_port
 from tests.support.bot import Bot
+from tests.support.http import assert_refused
 from tests.support.oidc import running_oidc_provider, sign_in_at_provider
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 from tests.support.slapd import Slapd
@@ -69,10 +71,10 @@ async def test_openid_connect_sign_in(server: RunningServer, tmp_path: Path) -> 
                 location = refused.headers["location"]
                 assert urlsplit(location).netloc == ""  # never off-site
                 assert location == "/?signin_error=authentication_failed"
-                assert (await other.get("/api/session")).status_code == 401
+                assert_refused(await other.get("/api/session"), 401, ErrorCode.NOT_SIGNED_IN)
                 # A callback that was not started here.
                 forged = await other.get("/auth/oidc/callback", params=params)
-                assert forged.status_code == 401
+                assert_refused(forged, 401, ErrorCode.AUTHENTICATION_FAILED)
 
 
 async def test_ldap_sign_in(server: RunningServer, tmp_path: Path, slapd: Slapd) -> None:
@@ -89,7 +91,7 @@ async def test_ldap_sign_in(server: RunningServer, tmp_path: Path, slapd: Slapd)
     ):
         assert (await browser.get("/api/auth/methods")).json()["password"] is True
         wrong = await browser.post("/api/session", json={"username": "anna", "password": "nope"})
-        assert wrong.status_code == 401
+        assert_refused(wrong, 401, ErrorCode.AUTHENTICATION_FAILED)
         signed = await browser.post(
             "/api/session", json={"username": "anna", "password": slapd.passwords["anna"]}
         )

@@ -115,7 +115,7 @@ odd_texts: st.SearchStrategy[str] = st.one_of(
     st.builds(operator.add, st.text(max_size=6), st.text(SURROGATES, min_size=1, max_size=2)),
     st.text(max_size=40),  # anything but lone surrogates: control characters included
     _repeated(["x", "\x00", "é", "😀", "\u202e", "\ud800", "\\", '"', "<script>", " "], 12_000),
-    _repeated(["x", "9"], 60_000),  # just within the frame limit, or just beyond
+    _repeated(["x", "9"], 60_000),  # up to nearly the frame limit
 )
 # JSON strings that json.dumps would write differently: raw controls, swapped surrogates
 odd_strings: st.SearchStrategy[Any] = odd_texts | st.sampled_from(
@@ -226,14 +226,14 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 
 @functools.cache
-def model(name: str, *, client_values: bool = True) -> st.SearchStrategy[dict[str, Any]]:
-    """Objects valid for the model ``name`` by its schema; with ``client_values``, the fields of
-    :data:`CLIENT_VALUES` mostly as a real client fills them."""
+def model(name: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Objects valid for the model ``name`` by its schema, the fields of :data:`CLIENT_VALUES`
+    mostly as a real client fills them."""
     schema = DEFS[name]
     fields: dict[str, st.SearchStrategy[Any]] = {}
     for field, spec in schema["properties"].items():
         derived = from_schema(spec)
-        chosen = CLIENT_VALUES.get((name, field)) if client_values else None
+        chosen = CLIENT_VALUES.get((name, field))
         fields[field] = st.one_of(chosen, derived) if chosen is not None else derived
     required = set(schema.get("required", ()))
     return st.fixed_dictionaries(

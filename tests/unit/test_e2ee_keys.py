@@ -168,8 +168,9 @@ def test_envelope_fields_are_exactly_to_and_envelope() -> None:
 
 
 def test_an_oversized_envelope_is_refused_before_decoding() -> None:
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as caught:
         envelope("A" * 60_000)
+    assert caught.value.code == "bad_message"
 
 
 def test_allow_unencrypted_is_a_boolean() -> None:

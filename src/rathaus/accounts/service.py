@@ -18,6 +18,7 @@ from rathaus.accounts.throttle import Throttle
 from rathaus.config import AccountSettings
 from rathaus.db.models import SessionRow, UserRow
 from rathaus.errors import AuthenticationFailed, BadMessage, ClientError, ErrorCode, NotFound
+from rathaus.keyed_lock import KeyedLock
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 
@@ -84,6 +85,7 @@ class AccountService:
         self._settings = settings
         self._directory = directory  # LDAP: checks a user name and password
         self._external = external_sign_in or directory is not None
+        self._attempts = KeyedLock()
         self._throttle = Throttle(
             "sign-in",
             max_failures=settings.max_failures,
@@ -158,13 +160,14 @@ class AccountService:
         except BadMessage:
             raise AuthenticationFailed("wrong user name or password") from None
         keys = (f"user:{name}", f"address:{address}")
-        if self._throttle.locked(*keys):
-            raise SignInLocked("too many failed sign-ins; try again in a few minutes")
-        user = await self._check_password(name, password)
-        if user is None:
-            self._throttle.failed(*keys)
-            raise AuthenticationFailed("wrong user name or password")
-        self._throttle.succeeded(*keys)
+        async with self._attempts.hold(*keys):  # one at a time per name and address
+            if self._throttle.locked(*keys):
+                raise SignInLocked("too many failed sign-ins; try again in a few minutes")
+            user = await self._check_password(name, password)
+            if user is None:
+                self._throttle.failed(*keys)
+                raise AuthenticationFailed("wrong user name or password")
+            self._throttle.succeeded(*keys)
         return await self._start_session(user)
 
     async def _check_password(self, name: str, password: str) -> User | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rathaus.accounts.service import AccountService, User
 from rathaus.accounts.throttle import Throttle
 from rathaus.errors import ErrorCode, RateLimited
+from rathaus.keyed_lock import KeyedLock
 from rathaus.meetings import protocol as p
 from rathaus.meetings.access import Entrant, Role
 from rathaus.meetings.meeting import Refused
@@ -52,6 +53,7 @@ class Door:
         self._joins: dict[str, TokenBucket] = {}
         # Wrong room passwords lock the guesser (their address, and their browser or account),
         # never the room: nobody can lock the others out by guessing on purpose.
+        self._checking = KeyedLock()
         self._passwords = Throttle(
             "room password", max_failures=5, window=300, lockout=300, pseudonyms=pseudonyms
         )
@@ -103,16 +105,18 @@ class Door:
         if not room.has_password or who.role is Role.MODERATOR or password is None:
             return None
         keys = _guesser_keys(room, who)
-        if self._passwords.locked(*keys):
-            raise Refused(
-                "too many wrong passwords; try again in a few minutes", code=ErrorCode.LOCKED
-            )
-        ok = await self._rooms.check_password(room, password)
-        if ok:
-            self._passwords.succeeded(*keys)
-        else:
-            self._passwords.failed(*keys)
-        return ok
+        # One guess at a time per guesser (KeyedLock says why).
+        async with self._checking.hold(*keys):
+            if self._passwords.locked(*keys):
+                raise Refused(
+                    "too many wrong passwords; try again in a few minutes", code=ErrorCode.LOCKED
+                )
+            ok = await self._rooms.check_password(room, password)
+            if ok:
+                self._passwords.succeeded(*keys)
+            else:
+                self._passwords.failed(*keys)
+            return ok
 
     def _count_join(self, address: str) -> None:
         if len(self._joins) > MAX_TRACKED_ADDRESSES:
