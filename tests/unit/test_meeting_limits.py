@@ -2,12 +2,15 @@
 room's moderators, rooms nobody owns that keep their rules, bars that hold for guests, and no
 media resources before someone is let in."""
 
+import asyncio
 from typing import cast
 
 import pytest
 
 from rathaus.errors import ClientError
+from rathaus.meetings import protocol as p
 from rathaus.meetings.access import Entrant, Role
+from rathaus.meetings.dispatch import handle
 from rathaus.meetings.participant import ParticipantState
 from rathaus.rooms.service import Room
 from tests.support.meetings import FakeMedia, FakePeer, join, make_meeting
@@ -87,6 +90,23 @@ async def test_waiting_people_do_not_fill_the_meeting() -> None:
     assert owner.state is ParticipantState.JOINED
 
 
+async def test_admit_all_into_a_meeting_that_fills_up_admits_what_fits_and_says_so() -> None:
+    meeting, _ = make_meeting(room=Room("team", "Team", lobby=True), max_participants=2)
+    audited: list[str] = []
+
+    async def audit(action: str, actor: object, target: object) -> None:
+        audited.append(action)
+
+    meeting.audit = audit  # type: ignore[assignment]
+    owner_peer = FakePeer()
+    owner = await meeting.join(owner_peer, join("Owner"), MODERATOR)
+    first, second = [await meeting.join(FakePeer(), join(n)) for n in ("A", "B")]
+    assert await refusal(handle(meeting, owner, p.AdmitAll(type="admit_all"))) == "meeting_full"
+    assert first.state is ParticipantState.JOINED and second.id in meeting.waiting
+    assert audited == ["admit_all"]
+    assert owner_peer.last("moderation")["action"] == "admit_all"
+
+
 async def test_moderators_get_into_a_full_meeting() -> None:
     meeting, _ = make_meeting(max_participants=2)
     await meeting.join(FakePeer(), join("A"))
@@ -160,6 +180,54 @@ async def test_a_barred_member_is_kept_out_by_account_not_by_address() -> None:
     assert (await meeting.join(FakePeer(), join("Guest"), colleague)).state is (
         ParticipantState.JOINED
     )
+
+
+async def test_a_bar_holds_on_the_browser_across_signing_in_and_out() -> None:
+    meeting, _ = make_meeting()
+    await meeting.join(FakePeer(), join("Mod"), MODERATOR)
+    member = Entrant(role=Role.MEMBER, user_id=5, guest_key="ben-browser", address="a1")
+    ben = await meeting.join(FakePeer(), join("Ben"), member)
+    meeting.bar(ben)
+    await meeting.leave(ben, "removed")
+    signed_out = Entrant(guest_key="ben-browser", address="a1")
+    assert await refusal(meeting.join(FakePeer(), join("Ben"), signed_out)) == "barred"
+    guest = await meeting.join(FakePeer(), join("Eve"), Entrant(guest_key="eve", address="a2"))
+    meeting.bar(guest)
+    await meeting.leave(guest, "removed")
+    signed_in = Entrant(role=Role.MEMBER, user_id=8, guest_key="eve", address="a3")
+    assert await refusal(meeting.join(FakePeer(), join("Eve"), signed_in)) == "barred"
+
+
+class SlowMedia(FakeMedia):
+    """A media side whose start takes a moment (Janus creating the room)."""
+
+    started: asyncio.Event
+
+    async def start(self) -> None:
+        await asyncio.sleep(0)
+        await self.started.wait()
+        await super().start()
+
+
+async def test_a_lock_made_while_the_room_is_created_applies_to_the_joiner() -> None:
+    meeting, _ = make_meeting()
+    media = cast(FakeMedia, meeting.media)
+    media.__class__ = SlowMedia
+    cast(SlowMedia, media).started = asyncio.Event()
+    joining = asyncio.create_task(meeting.join(FakePeer(), join("Late")))
+    await asyncio.sleep(0)  # at the door, waiting for the room
+    meeting.locked = True
+    cast(SlowMedia, media).started.set()
+    assert await refusal(joining) == "meeting_locked"
+
+
+async def test_nobody_else_becomes_moderator_while_the_moderator_is_briefly_away() -> None:
+    meeting, _ = make_meeting()
+    peer = FakePeer()
+    first = await meeting.join(peer, join("First"), FIRST)
+    meeting.detach(first, peer, clean=False)  # connection lost; may resume
+    second = await meeting.join(FakePeer(), join("Second"), FIRST)
+    assert (first.role, second.role) == (Role.MODERATOR, Role.GUEST)
 
 
 # --- no Janus before the door opens --------------------------------------------------------------

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from rathaus.accounts.service import AccountService, SignedIn, User
+from rathaus.addresses import client_key
 from rathaus.errors import ClientError, ErrorCode
 from rathaus.services import services
 
@@ -130,7 +131,7 @@ async def sign_in_methods(request: Request) -> SignInMethods:
 async def sign_in(body: SignInBody, request: Request, response: Response) -> SessionOut:
     if not same_origin(request):
         raise CsrfRefused("sign-in from another site is refused")
-    address = request.client.host if request.client else ""
+    address = client_key(request.client.host if request.client else "")
     token, signed_in = await accounts(request).sign_in(body.username, body.password, address)
     hours = services(request).settings.accounts.session_hours
     set_session_cookie(request, response, token, hours)

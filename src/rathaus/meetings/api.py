@@ -13,6 +13,7 @@ from starlette.websockets import WebSocketState
 
 from rathaus import errors
 from rathaus.accounts.api import GUEST_COOKIE, SESSION_COOKIE
+from rathaus.addresses import client_key
 from rathaus.errors import ErrorCode
 from rathaus.meetings import dispatch
 from rathaus.meetings import protocol as p
@@ -161,7 +162,7 @@ class Flood:
 
 def _knock(websocket: WebSocket) -> Knock:
     return Knock(
-        address=websocket.client.host if websocket.client else "",
+        address=client_key(websocket.client.host if websocket.client else ""),
         session_token=websocket.cookies.get(SESSION_COOKIE) or None,
         guest_key=websocket.cookies.get(GUEST_COOKIE) or None,
     )
@@ -298,7 +299,8 @@ def _same_origin(websocket: WebSocket) -> bool:
     origin = websocket.headers.get("origin")
     if origin is None:
         return True  # not a browser (bots, the telephony gateway)
-    return _origin_of(origin) == _origin_of(f"{_http_scheme(websocket)}://{websocket.url.netloc}")
+    ours = _origin_of(f"{_http_scheme(websocket)}://{websocket.url.netloc}")
+    return ours is not None and _origin_of(origin) == ours
 
 
 def _http_scheme(websocket: WebSocket) -> str:

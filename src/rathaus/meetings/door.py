@@ -26,7 +26,8 @@ MODERATING_ROLES = ("owner", "co_owner", "moderator")
 @dataclass(frozen=True)
 class Knock:
     """What the server observes of someone at the door: the client's address (as the trusted
-    proxies give it), the sign-in session's token and the browser's guest key, if any."""
+    proxies give it, keyed by ``addresses.client_key``), the sign-in session's token and the
+    browser's guest key, if any."""
 
     address: str
     session_token: str | None = None
@@ -119,8 +120,8 @@ class Door:
             return ok
 
     def _count_join(self, address: str) -> None:
-        if len(self._joins) > MAX_TRACKED_ADDRESSES:
-            self._joins.clear()
+        while len(self._joins) >= MAX_TRACKED_ADDRESSES:  # forget the oldest, not everyone
+            del self._joins[next(iter(self._joins))]
         per_minute = self._joins_per_minute
         bucket = self._joins.setdefault(address, TokenBucket(per_minute / 60, per_minute))
         if not bucket.take():

@@ -126,8 +126,8 @@ class MeetingMedia:
                     raise MediaUnavailable("the meeting has ended")
             except BaseException:
                 self._pool.release(client)
-                if session is not None:
-                    await _discard(session, room)
+                if session is not None and not await _discard(session, room):
+                    self._pool.orphan(client, room)  # it may exist at Janus: remove it later
                 raise
             self._remove_listener = client.add_listener(on_down=self._on_node_down)
             self._client, self._session, self._room = client, session, room
@@ -357,16 +357,20 @@ class MeetingMedia:
         self._closed = True
         if self._restore_task is not None:
             self._restore_task.cancel()
-        session, room = self._session, self._room
+        client, session, room = self._client, self._session, self._room
         self._forget_node()
-        if session is not None:
-            await _discard(session, room)
+        if client is not None and session is not None and not await _discard(session, room):
+            self._pool.orphan(client, room)
 
 
-async def _discard(session: JanusSession, room: int) -> None:
-    """Destroy a meeting's room and session at Janus (the room first: it outlives sessions)."""
+async def _discard(session: JanusSession, room: int) -> bool:
+    """Destroy a meeting's room and session at Janus (the room first: it outlives sessions).
+    False if the room may still be there."""
+    removed = False
     with contextlib.suppress(*JANUS_FAILURES):
         admin = await session.attach(VIDEOROOM)
-        await videoroom.destroy_room(admin, room)
+        await videoroom.destroy_room(admin, room)  # a room that is gone already is fine
+        removed = True
     with contextlib.suppress(*JANUS_FAILURES):
         await session.destroy()
+    return removed

@@ -15,6 +15,7 @@ from rathaus.errors import ClientError, ErrorCode, MediaUnavailable
 from rathaus.meetings import protocol as p
 from rathaus.meetings import server_messages as sm
 from rathaus.meetings.access import (
+    Decision,
     Entrant,
     Outcome,
     Role,
@@ -121,10 +122,17 @@ class Meeting:
             for x in self.participants.values()
         )
 
+    def _moderated(self) -> bool:
+        """A moderator is in the meeting, or only briefly away (detached, may resume): no one
+        new becomes moderator of a room nobody owns meanwhile."""
+        return any(x.is_moderator for x in self.participants.values())
+
     def _barred(self, entrant: Entrant) -> bool:
-        if entrant.user_id is not None:
-            return entrant.user_id in self.barred_users
-        return entrant.guest_key is not None and entrant.guest_key in self.barred_guests
+        """By account, and by browser: a barred member who signs out, or a barred guest who
+        signs in, is still the same browser."""
+        return (entrant.user_id is not None and entrant.user_id in self.barred_users) or (
+            entrant.guest_key is not None and entrant.guest_key in self.barred_guests
+        )
 
     def _suspect(self, entrant: Entrant) -> bool:
         """A guest new to this meeting from the address of a barred guest (who may have
@@ -152,11 +160,10 @@ class Meeting:
         being refused: other people may share that address (an office, a public network)."""
         if participant.user_id is not None:
             self.barred_users.add(participant.user_id)
-            return
         if participant.guest_key is not None:
             self.barred_guests.add(participant.guest_key)
-        if participant.address:
-            self.barred_addresses.add(participant.address)
+        if participant.user_id is None and participant.address:
+            self.barred_addresses.add(participant.address)  # members: offices share addresses
 
     async def join(
         self, peer: Peer, message: p.Join, entrant: Entrant | None = None
@@ -169,30 +176,22 @@ class Meeting:
             self._welcome(participant, resumed=True)
             self.keys.resumed(participant)
             return participant
-        decision = decide_entry(
-            entrant.role,
-            self.access(),
-            password_ok=entrant.password_ok,
-            barred=self._barred(entrant),
-            invited=entrant.invited,
-            suspect=self._suspect(entrant),
-        )
-        if decision.outcome is Outcome.REFUSE:
-            assert decision.code is not None
-            raise Refused(_REFUSALS[decision.code], code=decision.code)
+        decision = self._decide(entrant)
         try:
             self._check_encryption(message.device)
         except Refused:
             # The moderators may want to let them in: they learn who could not encrypt.
             self.to_moderators(encode(sm.E2eeRefused(name=message.name)))
             raise
-        waits = decision.outcome is Outcome.WAIT
-        if not waits:
+        if decision.outcome is Outcome.ADMIT:
             await self.media.start()  # Janus resources only for someone the door let in
             if self.closed:
                 raise MediaUnavailable("the meeting has ended")
-        # From here on nothing awaits: the role and the room's limits hold for the admission.
-        role = entrant.role if waits else role_in_meeting(entrant, self.moderator_present())
+            # The meeting may have been locked, or this person barred, meanwhile: decide again.
+            decision = self._decide(entrant)
+        # From here on nothing awaits: the decision, the role and the room's limits hold.
+        waits = decision.outcome is Outcome.WAIT
+        role = entrant.role if waits else role_in_meeting(entrant, self._moderated())
         self._check_room(role, waits=waits)
         participant = Participant(
             name=message.name,
@@ -211,6 +210,21 @@ class Meeting:
         else:
             self._admit(participant)
         return participant
+
+    def _decide(self, entrant: Entrant) -> Decision:
+        """The door's rules for this entrant as the meeting is now; raises for a refusal."""
+        decision = decide_entry(
+            entrant.role,
+            self.access(),
+            password_ok=entrant.password_ok,
+            barred=self._barred(entrant),
+            invited=entrant.invited,
+            suspect=self._suspect(entrant),
+        )
+        if decision.outcome is Outcome.REFUSE:
+            assert decision.code is not None
+            raise Refused(_REFUSALS[decision.code], code=decision.code)
+        return decision
 
     def _check_room(self, role: Role, *, waits: bool) -> None:
         """Room for one more: the lobby has a limit of its own, so that waiting people never

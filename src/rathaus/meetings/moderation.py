@@ -7,7 +7,7 @@ from __future__ import annotations
 from rathaus.meetings import protocol as p
 from rathaus.meetings import server_messages as sm
 from rathaus.meetings.access import Role
-from rathaus.meetings.meeting import Meeting, UnknownParticipant
+from rathaus.meetings.meeting import Meeting, MeetingFull, UnknownParticipant
 from rathaus.meetings.participant import Participant, ParticipantState
 from rathaus.meetings.server_messages import encode
 
@@ -54,9 +54,20 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
             target = _waiting(meeting, pid)
             meeting.admit(target)
         case p.AdmitAll():
+            full = None
             for waiting in list(meeting.waiting.values()):
                 if meeting.may_enter(waiting):  # the others wait on (they cannot encrypt)
-                    meeting.admit(waiting)  # until the meeting is full: meeting_full
+                    try:
+                        meeting.admit(waiting)
+                    except MeetingFull as exc:
+                        full = exc  # the rest wait on
+                        break
+            # Those admitted are in the log and shown; then the moderator learns it is full.
+            await meeting.audit(message.type, actor, None)
+            _shown(meeting, message.type, actor, None)
+            if full is not None:
+                raise full
+            return
         case p.Deny(id=pid):
             target = _waiting(meeting, pid)
             meeting.deny(target)

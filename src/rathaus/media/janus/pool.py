@@ -103,12 +103,15 @@ class JanusPool:
         except JANUS_FAILURES:
             self._orphans.setdefault(client, set()).update(rooms)  # next time it is up
             return
+        left = set(rooms)
         try:
             handle = await session.attach(videoroom.PLUGIN)
             for room in rooms:
                 await videoroom.destroy_room(handle, room)  # one gone already is fine
+                left.discard(room)
         except JANUS_FAILURES:
-            log.warning("could not remove %d orphaned rooms from a Janus node", len(rooms))
+            log.warning("could not remove %d orphaned rooms from a Janus node yet", len(left))
+            self._orphans.setdefault(client, set()).update(left)  # again when it is back
         finally:
             with contextlib.suppress(*JANUS_FAILURES):
                 await session.destroy()
