@@ -131,9 +131,10 @@ class MeetingSettings(_Section):
     # never keeps the room's moderators out; moderators never wait and are never refused as
     # "full").
     max_waiting: int = Field(50, ge=1, le=2000)
-    # Rooms nobody owns (ad-hoc rooms, `rathaus admin create-room`): the first person admitted
-    # moderates (as in Jitsi Meet). False: only administrators moderate such rooms. Either way
-    # the first person passes the room's rules (members only, password, lobby) like anyone.
+    # Rooms nobody owns (ad-hoc rooms, `rathaus admin create-room`): whoever is admitted while
+    # the meeting has no moderator moderates (as in Jitsi Meet). False: only administrators
+    # moderate such rooms. Either way the first person passes the room's rules (members only,
+    # password, lobby) like anyone.
     first_in_moderates: bool = True
 
 
