@@ -14,6 +14,7 @@ from rathaus.errors import ErrorCode
 from rathaus.meetings import jsdoc
 from rathaus.meetings import protocol as p
 from rathaus.meetings import server_messages as sm
+from rathaus.meetings.access import MODERATOR_ACTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "protocol.md").read_text()
@@ -98,3 +99,11 @@ def test_every_error_code_has_a_text(language: str) -> None:
     keys = set(re.findall(r"^\s*'error\.([a-z_0-9]+)':", catalog, re.M))
     missing = {code.value for code in ErrorCode} - keys
     assert not missing, f"{language}.js has no text for {sorted(missing)}"
+
+
+def test_every_moderator_action_can_be_shown() -> None:
+    """`moderation {action}` is told for each moderator message (and for unlock/disallow): the
+    shown actions' Literal must keep up with access.MODERATOR_ACTIONS."""
+    shown = set(get_args(sm.ModerationAction))
+    assert MODERATOR_ACTIONS <= shown
+    assert shown - MODERATOR_ACTIONS == {"unlock", "disallow_unencrypted"}
