@@ -77,9 +77,7 @@ async def operator_view(
 async def test_operator_gets_frames_but_no_picture(
     camera_browser: Browser, server: RunningServer, e2ee_server: RunningServer
 ) -> None:
-    view, state = await operator_view(
-        camera_browser, e2ee_server, server.janus
-    )
+    view, state = await operator_view(camera_browser, e2ee_server, server.janus)
     assert state["on"] and state["stats"]["encrypted"] > 0, state
     # Frames did arrive and reach the decoder...
     assert view.packets > 50, view

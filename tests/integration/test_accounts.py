@@ -107,9 +107,7 @@ async def test_guesses_sent_at_once_are_counted_one_after_another(
 ) -> None:
     await accounts_server.services.accounts.create_user("gert", PASSWORD)
     async with client(accounts_server) as http:
-        answers = await asyncio.gather(
-            *(sign_in(http, "gert", f"guess {n}") for n in range(6))
-        )
+        answers = await asyncio.gather(*(sign_in(http, "gert", f"guess {n}") for n in range(6)))
     codes = sorted(answer.json()["code"] for answer in answers)
     assert codes == ["authentication_failed"] * 3 + ["locked"] * 3  # 3 failures, then locked
 

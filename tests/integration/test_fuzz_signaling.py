@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from rathaus.errors import ClientError, ErrorCode
 from rathaus.meetings import protocol as p
 from rathaus.serving import WS_MAX_SIZE
+from tests.support import janus_admin
 from tests.support.bot import NO_ICE_SERVERS, Bot, ColourTrack, ToneTrack
-from tests.support.janus_admin import handles, sessions, videorooms
 from tests.support.logs import problems, server_log
 from tests.support.probe import Probe
 from tests.support.server import RunningServer
@@ -126,9 +126,7 @@ async def settled_janus_state(server: RunningServer) -> tuple[int, int, int]:
 
 
 async def janus_state(server: RunningServer) -> tuple[int, int, int]:
-    ids = await sessions(server.janus)
-    handle_count = sum([len(await handles(server.janus, s)) for s in ids])
-    return len(ids), handle_count, len(await videorooms(server.janus))
+    return await janus_admin.state(server.janus)
 
 
 @pytest.fixture(scope="module")

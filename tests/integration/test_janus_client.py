@@ -46,7 +46,7 @@ async def test_supervisor_config_and_info(
     assert "broadcast = false" in main
     ws = (janus_server.dir / "janus.transport.websockets.jcfg").read_text()
     assert 'ws_ip = "127.0.0.1"' in ws and "wss = false" in ws and "admin_wss = false" in ws
-    assert 'admin_ws = true' in ws and 'admin_ws_ip = "127.0.0.1"' in ws  # loopback only
+    assert "admin_ws = true" in ws and 'admin_ws_ip = "127.0.0.1"' in ws  # loopback only
     info = await janus_client.info()
     assert info["version_string"] == "1.1.2"
     assert list(info["plugins"]) == [VR]

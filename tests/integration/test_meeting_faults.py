@@ -20,8 +20,9 @@ from rathaus.errors import MediaFailed
 from rathaus.meetings.door import Knock
 from rathaus.meetings.media import MediaListener, MeetingMedia
 from rathaus.meetings.protocol import Join
+from tests.support import janus_admin
 from tests.support.bot import Bot, wait_until
-from tests.support.janus_admin import handles, sessions, videorooms
+from tests.support.janus_admin import videorooms
 from tests.support.network import MEDIA_IP
 from tests.support.server import RunningServer, running_server, server_settings
 
@@ -183,10 +184,7 @@ async def test_guessers_from_many_addresses_cannot_lock_the_room(server: Running
 
 async def live_janus_state(server: RunningServer) -> tuple[int, int, int]:
     """(sessions, handles, rooms) that Janus holds."""
-    janus = server.janus
-    ids = await sessions(janus)
-    handle_count = sum([len(await handles(janus, s)) for s in ids])
-    return len(ids), handle_count, len(await videorooms(janus))
+    return await janus_admin.state(server.janus)
 
 
 async def test_races_at_the_door_leave_nothing_behind_at_janus(server: RunningServer) -> None:

@@ -39,8 +39,17 @@ async def sessions(janus: JanusSupervisor) -> list[int]:
     return list((await admin_request(janus, "list_sessions"))["sessions"])
 
 
+class SessionGone(AssertionError):
+    """The session ended between listing it and asking for its handles."""
+
+
 async def handles(janus: JanusSupervisor, session_id: int) -> list[int]:
-    reply = await admin_request(janus, "list_handles", session_id=session_id)
+    try:
+        reply = await admin_request(janus, "list_handles", session_id=session_id)
+    except AssertionError as error:
+        if "'code': 458" in str(error):  # JANUS_ERROR_SESSION_NOT_FOUND
+            raise SessionGone(session_id) from error
+        raise
     return list(reply["handles"])
 
 
@@ -53,3 +62,16 @@ async def videorooms(janus: JanusSupervisor) -> list[int]:
         request={"request": "list"},
     )
     return [int(room["room"]) for room in reply["response"]["list"]]
+
+
+async def state(janus: JanusSupervisor) -> tuple[int, int, int]:
+    """(sessions, handles, rooms) that Janus holds, from one snapshot in which no session
+    ended while its handles were counted (a meeting closing meanwhile is asked again)."""
+    for _ in range(20):
+        ids = await sessions(janus)
+        try:
+            handle_count = sum([len(await handles(janus, s)) for s in ids])
+        except SessionGone:
+            continue
+        return len(ids), handle_count, len(await videorooms(janus))
+    raise AssertionError("Janus's sessions kept changing while they were counted")

@@ -120,9 +120,7 @@ def test_entry(
     decision = decide_entry(
         role, access, password_ok=password_ok, barred=barred, invited=invited, suspect=suspect
     )
-    assert as_text(decision) == expected_entry(
-        role, access, password_ok, barred, invited, suspect
-    )
+    assert as_text(decision) == expected_entry(role, access, password_ok, barred, invited, suspect)
 
 
 def test_the_matrix_is_complete() -> None:
