@@ -27,11 +27,13 @@ from rathaus.meetings import api as meetings_api
 from rathaus.meetings.door import Door
 from rathaus.meetings.registry import MeetingRegistry
 from rathaus.rooms import api as rooms_api
+from rathaus.rooms.guest_links import GuestLinks
 from rathaus.rooms.invites import Invites
 from rathaus.rooms.service import RoomService
 from rathaus.secrets_store import Pseudonyms, Signer, load_or_create_key
 from rathaus.services import Services
 from rathaus.web import pages
+from rathaus.web.branding import Branding
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ def wire_services(
     sessions: async_sessionmaker[AsyncSession],
     pool: JanusPool,
     supervisor: JanusSupervisor | None,
+    branding: Branding | None = None,
 ) -> Services:
     """The feature services, each given what it needs."""
     secret_key = load_or_create_key(settings.server.data_dir)  # generated at first start
@@ -96,6 +99,7 @@ def wire_services(
         adhoc=settings.meeting.adhoc_rooms,
         accounts_configured=accounts.accounts_configured,
     )
+    guest_links = GuestLinks(sessions, rooms, invites)
     audit = AuditLog(sessions)
     return Services(
         settings=settings,
@@ -105,28 +109,32 @@ def wire_services(
         door=Door(
             rooms,
             accounts,
-            invites,
+            guest_links,
             joins_per_minute=settings.meeting.join_attempts_per_minute,
             first_in_moderates=settings.meeting.first_in_moderates,
             pseudonyms=pseudonyms,
         ),
         invites=invites,
+        guest_links=guest_links,
         audit=audit,
         oidc=OidcClient(settings.oidc) if settings.oidc.enabled else None,
         oidc_signer=Signer(secret_key, "oidc-pending"),
         janus=pool,
         janus_supervisor=supervisor,
+        branding=branding or Branding.load(settings.branding),
     )
 
 
 def create_app(settings: Settings) -> FastAPI:
+    branding = Branding.load(settings.branding)  # a bad logo stops the start here, plainly
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         datadir.prepare(settings)  # private: 0700, the database 0600
         engine = create_engine(settings.database_url)
         await migrate(engine)
         pool, supervisor = await start_media(settings)
-        wired = wire_services(settings, sessionmaker(engine), pool, supervisor)
+        wired = wire_services(settings, sessionmaker(engine), pool, supervisor, branding)
         app.state.services = wired
         try:
             yield

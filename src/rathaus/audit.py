@@ -69,7 +69,8 @@ class AuditEntry:
     actor: AuditParty
     action: str
     target: AuditParty | None
-    # What the server says about the action, never a user's text (a guest link's expiry).
+    # What the server says about the action (a guest link's expiry, a room's new name as the
+    # rules let it through), never free text.
     detail: str | None = None
 
 

@@ -24,8 +24,9 @@ KIB = 1024
 ENDPOINT_LIMITS: dict[tuple[str, str], int] = {
     # a user name (256) and a password (1024 code points), even if all of them take 4 bytes
     ("POST", "/api/session"): 8 * KIB,
-    # room settings, with a room password of at most 256 code points
-    ("PATCH", "/api/rooms/{slug}"): 4 * KIB,
+    # room settings: a name of at most 200 and a room password of at most 256 code points, even
+    # if each is sent escaped (\uXXXX\uXXXX: 12 bytes for one outside the BMP)
+    ("PATCH", "/api/rooms/{slug}"): 8 * KIB,
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -269,6 +270,41 @@ class OidcSettings(_Section):
         return bool(self.issuer)
 
 
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+class BrandingSettings(_Section):
+    """How the installation presents itself on every page."""
+
+    # e.g. "Videokonferenz der Stadt Musterstadt"; empty: "Rathaus"
+    name: str = Field("", max_length=80)
+    # A PNG, JPEG, WebP or SVG file shown beside the name (at most 512 KiB)
+    logo: Path | None = None
+    # The colour of primary buttons and highlights, "#rrggbb"; empty: Rathaus's blue. The text
+    # on it is black or white, whichever contrasts more (always at least 4.5:1).
+    accent: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value.isprintable():
+            raise ValueError("the installation's name has printable characters only")
+        return value
+
+    @field_validator("logo", mode="before")
+    @classmethod
+    def _no_logo(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("accent")
+    @classmethod
+    def _colour(cls, value: str) -> str:
+        if value and not _HEX_COLOUR.fullmatch(value):
+            raise ValueError('the accent colour is written "#rrggbb", e.g. "#005a9c"')
+        return value.lower()
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -278,6 +314,7 @@ class Settings(_Section):
     accounts: AccountSettings = AccountSettings()
     oidc: OidcSettings = OidcSettings()
     ldap: LdapSettings = LdapSettings()
+    branding: BrandingSettings = BrandingSettings()
 
     @property
     def database_url(self) -> str:

@@ -44,6 +44,7 @@ class ErrorCode(enum.StrEnum):
     BARRED = "barred"
     GUESTS_NOT_ALLOWED = "guests_not_allowed"
     GUEST_LINK_EXPIRED = "guest_link_expired"
+    GUEST_LINK_REVOKED = "guest_link_revoked"
     MEETING_LOCKED = "meeting_locked"
     PASSWORD_REQUIRED = "password_required"
     WRONG_PASSWORD = "wrong_password"

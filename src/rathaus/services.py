@@ -16,9 +16,11 @@ from rathaus.media.janus.pool import JanusPool
 from rathaus.media.janus.supervisor import JanusSupervisor
 from rathaus.meetings.door import Door
 from rathaus.meetings.registry import MeetingRegistry
+from rathaus.rooms.guest_links import GuestLinks
 from rathaus.rooms.invites import Invites
 from rathaus.rooms.service import RoomService
 from rathaus.secrets_store import Signer
+from rathaus.web.branding import Branding
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,13 @@ class Services:
     meetings: MeetingRegistry
     door: Door
     invites: Invites
+    guest_links: GuestLinks
     audit: AuditLog
     oidc: OidcClient | None  # None: no OpenID Connect sign-in configured
     oidc_signer: Signer
     janus: JanusPool
     janus_supervisor: JanusSupervisor | None  # None: external Janus nodes
+    branding: Branding
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -13,9 +13,16 @@ from urllib.parse import urlencode
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.support.accounts_pages import OwnedRoom, forget_accounts, owned_room, sign_in
+from tests.support.accounts_pages import (
+    OwnedRoom,
+    fill_sign_in,
+    forget_accounts,
+    owned_room,
+    sign_in,
+)
 from tests.support.browser import OpenPage
 from tests.support.pages import WAIT, video_is_playing, violations
+from tests.support.rooms import guest_link
 from tests.support.screens import screenshots
 from tests.support.server import RunningServer
 from tests.support.waits import quiet_for
@@ -131,10 +138,8 @@ async def test_a_moderator_denies_entry(open_page: OpenPage, server: RunningServ
         "Too many attempts. Please wait a few minutes."
     )
     assert olga.url.endswith(f"/r/{room.slug}?lang=en")
-    await olga.locator("#signin summary").click()
-    await olga.get_by_label("User name", exact=True).fill(room.username)
-    await olga.get_by_label("Password", exact=True).fill("not the password")
-    await olga.get_by_role("button", name="Sign in", exact=True).click()
+    await olga.get_by_role("link", name="Sign in", exact=True).click()
+    await fill_sign_in(olga, room.username, "not the password")
     await expect(
         olga.get_by_role("alert").filter(has_text="Wrong user name or password.")
     ).to_be_visible()
@@ -213,20 +218,19 @@ async def test_a_guest_link_opens_a_members_only_room(
 ) -> None:
     room = await owned_room(server, guests_allowed=False)
     olga = await moderator(open_page, room)
-    invites = server.services.invites
     plain = await open_page(f"/r/{room.slug}?lang=en")
     await start(plain, "Gabi")
     await expect(plain.locator("#prejoin-error")).to_have_text(
         "Only signed-in staff may join this room. Please sign in.", timeout=WAIT
     )
-    expired, _ = invites.create(room.slug, hours=1, now=time.time() - 7200)
+    expired = await guest_link(server, room.slug, now=time.time() - 7200)
     late = await open_page(f"/r/{room.slug}?{urlencode({'invite': expired, 'lang': 'en'})}")
     await start(late, "Gabi")
     await expect(late.locator("#prejoin-error")).to_have_text(
         "This guest link has expired. Please ask for a new one.", timeout=WAIT
     )
     await screenshots(late, "guest-link-expired")
-    token, _ = invites.create(room.slug, hours=24)
+    token = await guest_link(server, room.slug, hours=24)
     page = await open_page(f"/r/{room.slug}?{urlencode({'invite': token, 'lang': 'en'})}")
     await start(page, "Gabi")
     await expect(page.get_by_role("button", name="Leave meeting")).to_be_visible(timeout=WAIT)

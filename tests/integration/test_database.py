@@ -12,7 +12,9 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
@@ -21,8 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from rathaus.accounts.service import User
 from rathaus.audit import AuditLog, AuditParty, PartyRole
 from rathaus.db.engine import MIGRATIONS, create_engine, migrate, sessionmaker
+from rathaus.db.models import Base
 from rathaus.errors import BadMessage, Conflict, UnknownRoom
+from rathaus.rooms.guest_links import GuestLinks
+from rathaus.rooms.invites import InviteCheck, Invites
 from rathaus.rooms.service import RoomService
+from rathaus.secrets_store import Signer
 
 _numbers = itertools.count(1)
 
@@ -76,11 +82,12 @@ async def test_migrations_create_the_schema_and_run_twice(engine: AsyncEngine) -
             "sessions",
             "room_roles",
             "audit_log",
+            "guest_links",
             "alembic_version",
         } <= tables
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
         count = await connection.scalar(text("SELECT count(*) FROM alembic_version"))
-    assert version == "0005" and count == 1
+    assert version == "0006" and count == 1
 
 
 def _alembic(connection: Connection, direction: str, revision: str) -> None:
@@ -269,3 +276,44 @@ async def test_concurrent_adhoc_open_yields_one_room(migrated: AsyncEngine) -> N
                 text("SELECT count(*) FROM rooms WHERE slug = :slug"), {"slug": slug}
             )
         assert count == 1
+
+
+def _differences(connection: Connection, table: str) -> list[object]:
+    """What autogenerate would change to make ``table`` as the models have it."""
+    found = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    return [d for d in found if table in repr(d)]
+
+
+async def test_guest_links_go_with_their_room_and_outlive_their_maker(engine: AsyncEngine) -> None:
+    await migrate(engine)
+    async with engine.connect() as connection:
+        assert await connection.run_sync(_differences, "guest_links") == []
+    sessions = sessionmaker(engine)
+    rooms = RoomService(sessions, adhoc=False)
+    links = GuestLinks(sessions, rooms, Invites(Signer(b"k" * 32, "guest-link")))
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO users (username, display_name) VALUES ('eva', 'Eva Example')")
+        )
+        eva_id = await connection.scalar(text("SELECT id FROM users WHERE username = 'eva'"))
+    eva = User(eva_id, "eva", "Eva Example", is_admin=False, provider="local")
+    kept, gone = await rooms.create("Rat", "rat", eva.id), await rooms.create("Weg", "weg", eva.id)
+    link = await links.create(kept.slug, eva, 1)
+    await links.create(gone.slug, eva, 1)
+    assert (await links.links("rat", eva))[0].created_by == "Eva Example"
+
+    async with engine.begin() as connection:  # the account goes, the link stays, unsigned
+        await connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": eva.id})
+        await connection.execute(text("DELETE FROM rooms WHERE slug = 'weg'"))
+        remaining = await connection.scalars(text("SELECT room_id FROM guest_links"))
+        assert list(remaining) == [kept.id]  # the room's links went with it
+    admin = User(0, "admin", "Admin", is_admin=True, provider="local")
+    (listed,) = await links.links("rat", admin)
+    assert (listed.id, listed.token, listed.created_by) == (link.id, link.token, None)
+    assert await links.check(link.token, await rooms.get("rat")) is InviteCheck.VALID
+
+    async with engine.begin() as connection:  # and back to 0005: the table goes
+        await connection.run_sync(_alembic, "downgrade", "0005")
+        assert "guest_links" not in await connection.run_sync(_tables)
+    await migrate(engine)
+    assert await links.check(link.token, await rooms.get("rat")) is InviteCheck.REVOKED

@@ -162,7 +162,8 @@ async def test_every_operation_survives_fuzzing(rathaus: RunningServer) -> None:
     async with httpx.AsyncClient(base_url=rathaus.http, cookies=owner.cookies) as http:
         created = await http.post("/api/rooms", json={"name": "Fuzz"}, headers=owner.headers)
         slug = created.json()["slug"]
-    fixed = {"slug": slug, "username": admin.username}
+        made = await http.post(f"/api/rooms/{slug}/guest-links", json={}, headers=owner.headers)
+    fixed = {"slug": slug, "username": admin.username, "link_id": made.json()["id"]}
     with server_log() as log:
         identities = [anonymous, owner, admin]
         calls = await asyncio.to_thread(fuzz, rathaus.http, identities, fixed, but=SIGN_OUTS)

@@ -55,7 +55,7 @@ SCALE = float(os.environ.get("RATHAUS_FUZZ_SCALE", "1"))
 ANSWER_TIMEOUT = 15.0
 MODERATOR_ACTIONS = {
     "admit", "deny", "admit_all", "mute", "mute_all", "stop_video", "stop_screen", "remove",
-    "lock", "end", "promote", "allow_unencrypted",
+    "lock", "end", "promote", "allow_unencrypted", "lower_hand",
 }  # fmt: skip
 # What a joined participant's request is answered with, if it succeeds (else an error).
 SUCCESS = {"published": "publish", "offer": ("subscribe", "restart")}

@@ -23,6 +23,7 @@ async def test_create_and_read_a_room(http: httpx.AsyncClient) -> None:
         "slug": "bezirksausschuss-sued",
         "name": "Bezirksausschuss Süd",
         "url": "/r/bezirksausschuss-sued",
+        "has_password": False,
     }
     again = await http.post("/api/rooms", json={"name": "Bezirksausschuss Süd"})
     assert again.status_code == 409 and again.json()["code"] == "conflict"

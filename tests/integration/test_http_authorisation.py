@@ -26,6 +26,11 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "give role": (401, 403, 403, 204, 204, 204),
     "take role": (401, 403, 403, 204, 204, 204),
     "guest link": (401, 403, 403, 201, 201, 201),
+    "list guest links": (401, 403, 403, 200, 200, 200),
+    "revoke guest link": (401, 403, 403, 204, 204, 204),
+    "list my rooms": (401, 200, 200, 200, 200, 200),
+    "room settings": (401, 403, 403, 200, 200, 200),
+    "rename room": (401, 403, 403, 200, 200, 200),
     "read audit log": (401, 403, 403, 403, 403, 200),
     "who am I": (401, 200, 200, 200, 200, 200),
 }
@@ -34,7 +39,9 @@ MATRIX: dict[str, tuple[int, ...]] = {
 Request = tuple[str, str, dict[str, object] | None]
 
 
-def request_for(endpoint: str, slug: str, target: str) -> Request:
+def request_for(endpoint: str, slug: str, target: str, link: str = "{link_id}") -> Request:
+    """``link``: the id of an existing guest link of the room (one for each request to revoke
+    one)."""
     requests: dict[str, Request] = {
         "create room": ("POST", "/api/rooms", {"name": f"Raum {uuid.uuid4().hex[:8]}"}),
         "change room": ("PATCH", f"/api/rooms/{slug}", {"lobby": True}),
@@ -42,6 +49,11 @@ def request_for(endpoint: str, slug: str, target: str) -> Request:
         "give role": ("PUT", f"/api/rooms/{slug}/roles/{target}", {"role": "moderator"}),
         "take role": ("DELETE", f"/api/rooms/{slug}/roles/{target}", None),
         "guest link": ("POST", f"/api/rooms/{slug}/guest-links", {"valid_hours": 1}),
+        "list guest links": ("GET", f"/api/rooms/{slug}/guest-links", None),
+        "revoke guest link": ("DELETE", f"/api/rooms/{slug}/guest-links/{link}", None),
+        "list my rooms": ("GET", "/api/rooms", None),
+        "room settings": ("GET", f"/api/rooms/{slug}/settings", None),
+        "rename room": ("PATCH", f"/api/rooms/{slug}", {"name": f"Authz {uuid.uuid4().hex[:8]}"}),
         "read audit log": ("GET", "/api/audit", None),
         "who am I": ("GET", "/api/session", None),
     }
@@ -87,9 +99,11 @@ async def world(
 async def test_matrix(
     world: tuple[RunningServer, str, dict[str, httpx.AsyncClient]], actor: str, endpoint: str
 ) -> None:
-    _, slug, browsers = world
+    rathaus, slug, browsers = world
     http = browsers[actor]
-    method, path, body = request_for(endpoint, slug, "target")
+    owner = await rathaus.services.accounts.user_named("owner")
+    link = (await rathaus.services.guest_links.create(slug, owner, 1)).id
+    method, path, body = request_for(endpoint, slug, "target", link)
     expected = MATRIX[endpoint][ACTORS.index(actor)]
 
     if method != "GET" and actor != "anonymous":

@@ -32,6 +32,7 @@ MODERATOR_ACTIONS: list[dict[str, Any]] = [
     {"type": "lock", "locked": True},
     {"type": "end"},
     {"type": "promote", "id": "ab"},
+    {"type": "lower_hand", "id": "ab"},
 ]
 
 

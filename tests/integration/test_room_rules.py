@@ -12,7 +12,7 @@ import pytest
 from rathaus.errors import ErrorCode
 from tests.support.bot import Bot, wait_until
 from tests.support.http import assert_refused
-from tests.support.rooms import browser_for, unique
+from tests.support.rooms import browser_for, guest_link, unique
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
 
 
@@ -147,9 +147,9 @@ async def test_guest_links_let_guests_into_members_only_rooms_until_they_expire(
         assert (await guest.expect("welcome"))["self"]["role"] == "guest"
         await guest.close()
 
-        invites = server.services.invites
-        other_room, _ = invites.create("another-room", 1)
-        expired, _ = invites.create(slug, 1, now=time.time() - 7200)
+        other = (await as_owner.post("/api/rooms", json={"name": unique("Rat ")})).json()["slug"]
+        other_room = await guest_link(server, other)
+        expired = await guest_link(server, slug, now=time.time() - 7200)
         late = Bot(server.ws, slug, "Spät")
         await late.connect()
         await late.send({"type": "join", "name": "Spät", "invite": other_room})

@@ -1,5 +1,5 @@
 """Accounts and owned rooms for browser tests, made directly on the running server, and signing
-in on the pre-join screen.
+in on the sign-in page.
 
 The server is shared with every other test, and some of its rules change once any account
 exists (e.g. creating rooms through the API then needs a sign-in): ``forget_accounts()``
@@ -42,12 +42,26 @@ async def owned_room(
     return OwnedRoom(slug, username, display_name)
 
 
-async def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    """Through the pre-join screen's "Sign in" disclosure (English UI)."""
-    await page.locator("#signin summary").click()
+async def member(server: RunningServer, display_name: str) -> str:
+    """A new member account (unique user name, password ``PASSWORD``); its user name."""
+    username = f"u{uuid.uuid4().hex[:12]}"
+    await server.services.accounts.create_user(username, PASSWORD, display_name)
+    _made.append(username)
+    return username
+
+
+async def fill_sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """On the sign-in page (English UI)."""
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await page.get_by_label("User name", exact=True).fill(username)
     await page.get_by_label("Password", exact=True).fill(password)
     await page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+async def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """From the pre-join screen's "Sign in" link, on the sign-in page, and back (English UI)."""
+    await page.get_by_role("link", name="Sign in", exact=True).click()
+    await fill_sign_in(page, username, password)
     await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 

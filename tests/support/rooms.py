@@ -45,6 +45,20 @@ async def browser_for(server: RunningServer, admin: bool = False) -> tuple[Any, 
     return user, http
 
 
+async def guest_link(
+    server: RunningServer, slug: str, hours: float = 1, now: float | None = None
+) -> str:
+    """The token of a new guest link for ``slug``, stored like any other (made by a new
+    administrator, deleted again: other tests need a server without accounts); ``now`` in the
+    past makes one that has expired already."""
+    accounts = server.services.accounts
+    admin = await accounts.create_user(unique("a"), PASSWORD, admin=True)
+    try:
+        return (await server.services.guest_links.create(slug, admin, hours, now=now)).token
+    finally:
+        await accounts.delete_user(admin.username)
+
+
 def saw(bot: Bot, *types: str) -> list[dict[str, Any]]:
     """The messages of these types that ``bot`` got so far."""
     return [m for m in bot.messages if m["type"] in types]

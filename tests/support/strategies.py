@@ -191,7 +191,16 @@ CLIENT_VALUES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
     **{(name, "to"): _PEOPLE for name in ("KeyEnvelope", "EnvelopeTo", "KeyRequest")},
     **{
         (name, "id"): _PEOPLE
-        for name in ("Admit", "Deny", "Mute", "StopVideo", "StopScreen", "Remove", "Promote")
+        for name in (
+            "Admit",
+            "Deny",
+            "Mute",
+            "StopVideo",
+            "StopScreen",
+            "Remove",
+            "Promote",
+            "LowerHand",
+        )
     },
 }
 

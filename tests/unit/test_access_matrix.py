@@ -40,6 +40,8 @@ ALL_ACTIONS = sorted(
         "key_envelope",
         "key_request",
         "key_envelopes",
+        "raise_hand",
+        "react",
     }
 )
 MODERATOR_ONLY = {
@@ -55,6 +57,7 @@ MODERATOR_ONLY = {
     "end",
     "promote",
     "allow_unencrypted",
+    "lower_hand",
 }
 
 

@@ -1,6 +1,7 @@
 """Guest links: valid until the second they expire and not one second longer, for their room
-only, refused when tampered with or signed for another purpose; and an invited guest still
-meets the lobby and the password at the door (access.decide_entry)."""
+only, only while their record exists (not revoked), refused when tampered with, signed for another
+purpose or of the old format; and an invited guest still meets the lobby and the password at the
+door (access.decide_entry)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from rathaus.errors import ErrorCode
 from rathaus.meetings.access import Decision, Outcome, Role, RoomAccess, decide_entry
 from rathaus.rooms import invites as invites_module
-from rathaus.rooms.invites import InviteCheck, Invites
+from rathaus.rooms.invites import LINK_ID, Invite, InviteCheck, Invites, decide, new_link_id
 from rathaus.secrets_store import Signer
 from tests.support.devices import b64url
 
@@ -20,6 +21,9 @@ SIGNER = Signer(KEY, "guest-link")
 INVITES = Invites(SIGNER)
 NOW = 1_700_000_000.0  # a unix time
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+ID = "Abcdefgh_jklmn-p"  # a link id as new_link_id makes them
+# The records of guest_links as the door finds them: link id → its room's link name.
+STORED: dict[str, str] = {}
 
 
 class Clock:
@@ -32,45 +36,121 @@ class Clock:
         return self.now
 
 
+def made(slug: str = "council", hours: float = 1, now: float | None = NOW) -> tuple[str, Invite]:
+    """A new link, stored: its token and what the token says."""
+    invite = INVITES.create(slug, hours, now=now)
+    STORED[invite.link_id] = slug
+    return INVITES.token(invite), invite
+
+
+def check(
+    token: str,
+    slug: str = "council",
+    now: float | None = NOW,
+    stored: dict[str, str] = STORED,
+) -> InviteCheck:
+    """As the door checks a token: read it, look its id up among the records, decide."""
+    invite = INVITES.read(token)
+    return decide(invite, slug, stored.get(invite.link_id) if invite else None, now)
+
+
 def test_a_link_says_when_it_expires() -> None:
-    assert INVITES.create("council", hours=2, now=NOW)[1] == NOW + 7200
-    assert INVITES.create("council", hours=0.5, now=NOW)[1] == NOW + 1800
-    assert INVITES.create("council", hours=1, now=1000.9)[1] == 4600  # whole seconds
+    assert INVITES.create("council", hours=2, now=NOW).expires == NOW + 7200
+    assert INVITES.create("council", hours=0.5, now=NOW).expires == NOW + 1800
+    assert INVITES.create("council", hours=1, now=1000.9).expires == 4600  # whole seconds
 
 
 def test_a_link_is_valid_until_its_expiry_and_expired_from_then_on() -> None:
-    token, expires = INVITES.create("council", hours=24, now=NOW)
-    assert INVITES.check(token, "council", now=NOW) is InviteCheck.VALID
-    assert INVITES.check(token, "council", now=expires - 1) is InviteCheck.VALID
-    assert INVITES.check(token, "council", now=expires - 0.001) is InviteCheck.VALID
-    assert INVITES.check(token, "council", now=expires) is InviteCheck.EXPIRED
-    assert INVITES.check(token, "council", now=expires + 0.001) is InviteCheck.EXPIRED
-    assert INVITES.check(token, "council", now=expires + 90 * 86400) is InviteCheck.EXPIRED
+    token, invite = made(hours=24)
+    expires = invite.expires
+    assert check(token, now=NOW) is InviteCheck.VALID
+    assert check(token, now=expires - 1) is InviteCheck.VALID
+    assert check(token, now=expires - 0.001) is InviteCheck.VALID
+    assert check(token, now=expires) is InviteCheck.EXPIRED
+    assert check(token, now=expires + 0.001) is InviteCheck.EXPIRED
+    assert check(token, now=expires + 90 * 86400) is InviteCheck.EXPIRED
 
 
 def test_a_link_made_already_expired_is_expired() -> None:
-    token, _ = INVITES.create("council", hours=0, now=NOW)
-    assert INVITES.check(token, "council", now=NOW) is InviteCheck.EXPIRED
+    token, _ = made(hours=0)
+    assert check(token) is InviteCheck.EXPIRED
 
 
 def test_without_now_the_wall_clock_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock(NOW)
     monkeypatch.setattr(invites_module, "time", clock)
-    token, expires = INVITES.create("council", hours=1)
-    assert expires == NOW + 3600
-    assert INVITES.check(token, "council") is InviteCheck.VALID
-    assert INVITES.check(token, "council", now=expires) is InviteCheck.EXPIRED  # given wins
-    clock.now = expires
-    assert INVITES.check(token, "council") is InviteCheck.EXPIRED
-    assert INVITES.check(token, "council", now=NOW) is InviteCheck.VALID
+    token, invite = made(now=None)
+    assert invite.expires == NOW + 3600
+    assert check(token, now=None) is InviteCheck.VALID
+    assert check(token, now=invite.expires) is InviteCheck.EXPIRED  # given wins
+    clock.now = invite.expires
+    assert check(token, now=None) is InviteCheck.EXPIRED
+    assert check(token, now=NOW) is InviteCheck.VALID
     # and a time given to create wins over the clock too
-    assert INVITES.create("council", hours=1, now=0)[1] == 3600
+    assert INVITES.create("council", hours=1, now=0).expires == 3600
 
 
 @pytest.mark.parametrize("room", ["council-2", "counci", "Council", "council ", "other", ""])
 def test_a_link_is_for_its_own_room_only(room: str) -> None:
-    token, _ = INVITES.create("council", hours=1, now=NOW)
-    assert INVITES.check(token, room, now=NOW) is InviteCheck.INVALID
+    token, _ = made()
+    assert check(token, room) is InviteCheck.INVALID
+
+
+# --- the record: a link without one is revoked ------------------------------------------------
+
+
+def test_a_link_whose_record_is_gone_is_revoked() -> None:
+    token, invite = made()
+    assert check(token) is InviteCheck.VALID
+    assert check(token, stored={}) is InviteCheck.REVOKED
+    others = {new_link_id(): "council", invite.link_id.swapcase(): "council"}
+    assert check(token, stored=others) is InviteCheck.REVOKED
+
+
+def test_an_expired_link_says_it_expired_even_once_its_record_is_gone() -> None:
+    token, invite = made()
+    assert check(token, now=invite.expires, stored={}) is InviteCheck.EXPIRED
+
+
+def test_a_record_of_another_room_opens_neither_room() -> None:
+    """Ids are random, so this takes a forged record; still, the token and the record must
+    both name the room."""
+    token, invite = made()
+    elsewhere = {invite.link_id: "other"}
+    assert check(token, "council", stored=elsewhere) is InviteCheck.INVALID
+    assert check(token, "other", stored=elsewhere) is InviteCheck.INVALID
+
+
+def test_a_link_with_another_id_needs_the_key() -> None:
+    token, invite = made()
+    mac = token.partition(".")[2]
+    other = b64url(f"council\n{invite.expires}\n{new_link_id()}".encode())
+    assert check(f"{other}.{mac}") is InviteCheck.INVALID
+    # Signed with the key, an id nobody stored is a revoked (or never made) link.
+    unknown = f"council\n{invite.expires}\n{new_link_id()}"
+    assert check(SIGNER.sign(unknown)) is InviteCheck.REVOKED
+
+
+def test_link_ids_are_random_and_url_safe() -> None:
+    ids = {new_link_id() for _ in range(200)}
+    assert len(ids) == 200
+    assert all(len(i) == 16 and LINK_ID.fullmatch(i) for i in ids)
+    assert (
+        INVITES.create("council", hours=1, now=NOW).link_id
+        != INVITES.create("council", hours=1, now=NOW).link_id
+    )
+    assert INVITES.create("council", hours=1, now=NOW, link_id=ID).link_id == ID
+
+
+def test_the_same_record_makes_the_same_link() -> None:
+    """Signing is deterministic: the list of links shows the very token that was handed out."""
+    token, invite = made()
+    again = Invite(invite.room, invite.expires, invite.link_id)
+    assert INVITES.token(again) == token
+    assert INVITES.read(token) == invite
+
+
+# --- tampering, other keys, other formats -----------------------------------------------------
 
 
 def flipped(token: str, i: int) -> str:
@@ -82,11 +162,11 @@ def flipped(token: str, i: int) -> str:
 
 
 def test_every_changed_character_makes_a_link_invalid() -> None:
-    token, _ = INVITES.create("council", hours=1, now=NOW)
+    token, _ = made()
     for i in range(len(token)):
         tampered = flipped(token, i)
         assert tampered != token
-        assert INVITES.check(tampered, "council", now=NOW) is InviteCheck.INVALID, i
+        assert check(tampered) is InviteCheck.INVALID, i
 
 
 @pytest.mark.parametrize(
@@ -103,15 +183,15 @@ def test_every_changed_character_makes_a_link_invalid() -> None:
     ],
 )
 def test_cut_or_extended_links_are_invalid(tamper: Callable[[str], str]) -> None:
-    token, _ = INVITES.create("council", hours=1, now=NOW)
-    assert INVITES.check(tamper(token), "council", now=NOW) is InviteCheck.INVALID
+    token, _ = made()
+    assert check(tamper(token)) is InviteCheck.INVALID
 
 
 def test_a_link_with_a_later_expiry_needs_the_key() -> None:
-    token, expires = INVITES.create("council", hours=1, now=NOW)
+    token, invite = made()
     _, mac = token.split(".")
-    data = b64url(f"council\n{expires + 86400}".encode())
-    assert INVITES.check(f"{data}.{mac}", "council", now=NOW) is InviteCheck.INVALID
+    data = b64url(f"council\n{invite.expires + 86400}\n{invite.link_id}".encode())
+    assert check(f"{data}.{mac}") is InviteCheck.INVALID
 
 
 @pytest.mark.parametrize(
@@ -119,24 +199,52 @@ def test_a_link_with_a_later_expiry_needs_the_key() -> None:
     [Signer(KEY, "oidc-pending"), Signer(b"l" * 32, "guest-link"), Signer(KEY, "guest-link ")],
 )
 def test_a_link_signed_with_another_key_or_for_another_purpose_is_invalid(signer: Signer) -> None:
-    token, _ = Invites(signer).create("council", hours=1, now=NOW)
-    assert INVITES.check(token, "council", now=NOW) is InviteCheck.INVALID
+    theirs = Invites(signer)
+    invite = theirs.create("council", hours=1, now=NOW)
+    STORED[invite.link_id] = "council"
+    assert check(theirs.token(invite)) is InviteCheck.INVALID
+
+
+EXPIRY = int(NOW) + 3600
+STORED[ID] = "council"
 
 
 @pytest.mark.parametrize(
     "value",
-    ["council", "council\n", "council\nsoon", "council\n-5", "council\n1e12", "\n99999999999"],
+    [
+        "council",
+        "council\n",
+        f"council\n{EXPIRY}",  # the old format: room and expiry, no record
+        f"council\n{EXPIRY}\n",
+        f"council\n{EXPIRY}\n{ID}\n",
+        f"council\n{EXPIRY}\n{ID}\n{ID}",
+        f"\n{EXPIRY}\n{ID}",
+        f"council\nsoon\n{ID}",
+        f"council\n-5\n{ID}",
+        f"council\n1e12\n{ID}",
+        f"council\n{EXPIRY}.5\n{ID}",
+        f"council\n²\n{ID}",  # a digit to str.isdigit, not to int()
+        f"council\n{'9' * 13}\n{ID}",
+        f"council\n\n{ID}",
+        f"council\n{EXPIRY}\n{ID[:-1]}",
+        f"council\n{EXPIRY}\n{ID}A",
+        f"council\n{EXPIRY}\n{ID[:-1]}=",
+        f"council\n{EXPIRY}\n{ID[:-1]}.",
+        f"council\n{EXPIRY}\n{ID} ",
+    ],
 )
-def test_a_signed_value_without_a_room_and_a_whole_expiry_is_invalid(value: str) -> None:
-    assert INVITES.check(SIGNER.sign(value), "council", now=NOW) is InviteCheck.INVALID
+def test_a_signed_value_without_room_whole_expiry_and_link_id_is_invalid(value: str) -> None:
+    assert INVITES.read(SIGNER.sign(value)) is None
+    assert check(SIGNER.sign(value)) is InviteCheck.INVALID
 
 
-def test_what_the_signer_signs_is_room_and_expiry() -> None:
-    token, expires = INVITES.create("council", hours=1, now=NOW)
-    assert SIGNER.unsign(token) == f"council\n{expires}"
-    assert INVITES.check(SIGNER.sign(f"council\n{expires}"), "council", now=NOW) is (
-        InviteCheck.VALID
-    )
+def test_what_the_signer_signs_is_room_expiry_and_link_id() -> None:
+    token, invite = made()
+    assert SIGNER.unsign(token) == f"council\n{invite.expires}\n{invite.link_id}"
+    assert check(SIGNER.sign(f"council\n{EXPIRY}\n{ID}")) is InviteCheck.VALID
+    assert INVITES.read(SIGNER.sign(f"council\n{EXPIRY}\n{ID}")) == Invite("council", EXPIRY, ID)
+    far = "9" * 12  # the longest expiry a token has
+    assert check(SIGNER.sign(f"council\n{far}\n{ID}")) is InviteCheck.VALID
 
 
 # --- at the door: the link opens a members-only room to a guest, and nothing else -------------
@@ -160,13 +268,13 @@ def door(
     barred: bool = False,
 ) -> Decision:
     """The door's decision for a guest who brings ``link`` (or none) to room "council"."""
-    invited = link is not None and INVITES.check(link, "council", now=NOW) is InviteCheck.VALID
+    invited = link is not None and check(link) is InviteCheck.VALID
     return decide_entry(Role.GUEST, access, password_ok=password_ok, barred=barred, invited=invited)
 
 
-LINK = INVITES.create("council", hours=1, now=NOW)[0]
-EXPIRED = INVITES.create("council", hours=1, now=NOW - 7200)[0]
-OTHER_ROOM = INVITES.create("other", hours=1, now=NOW)[0]
+LINK = made()[0]
+EXPIRED = made(now=NOW - 7200)[0]
+OTHER_ROOM = made("other")[0]
 
 
 def test_a_valid_link_lets_a_guest_into_a_members_only_room() -> None:

@@ -107,3 +107,20 @@ def test_every_moderator_action_can_be_shown() -> None:
     shown = set(get_args(sm.ModerationAction))
     assert MODERATOR_ACTIONS <= shown
     assert shown - MODERATOR_ACTIONS == {"unlock", "disallow_unencrypted"}
+
+
+def test_the_browser_parses_every_server_message() -> None:
+    """protocol.js's parseServerMessage has a case for each server message (else the client
+    drops it as unknown)."""
+    text = jsdoc.PROTOCOL_JS.read_text()
+    parser = text.split("export function parseServerMessage", 1)[1]
+    handled = set(re.findall(r"^\s*case '([a-z_0-9]+)':", parser, re.M))
+    assert {type_of(m) for m in members(sm.ServerMessage)} - handled == set()
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_every_reaction_has_a_name(language: str) -> None:
+    """The emoji buttons' accessible names and the announcements ("Anna reacts: thumbs up")."""
+    catalog = (CATALOGS / f"{language}.js").read_text()
+    keys = set(re.findall(r"^\s*'reaction\.([a-z_0-9]+)':", catalog, re.M))
+    assert set(get_args(p.Reaction)) <= keys

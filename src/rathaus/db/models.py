@@ -41,6 +41,21 @@ class RoomRoleRow(Base):
     role: Mapped[str] = mapped_column(String(16))
 
 
+class GuestLinkRow(Base):
+    """A guest link that has not been revoked (rathaus.rooms.invites): never its token, which
+    the record and the installation's key make again. Kept until it expires."""
+
+    __tablename__ = "guest_links"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # random, in the token
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class UserRow(Base):
     __tablename__ = "users"
 
@@ -82,5 +97,6 @@ class AuditRow(Base):
     target_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     target_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
     target_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # None: no target
-    # What the server adds (a guest link's expiry), never a user's text.
+    # What the server adds (a guest link's expiry, a room's new name as the rules let it
+    # through), never free text.
     detail: Mapped[str | None] = mapped_column(String(200), nullable=True)

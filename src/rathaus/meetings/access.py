@@ -90,6 +90,7 @@ MODERATOR_ACTIONS = frozenset(
         "end",
         "promote",
         "allow_unencrypted",
+        "lower_hand",
     }
 )
 # What a participant still waiting in the lobby may send (never `key_envelope`: keys are for

@@ -1,5 +1,6 @@
 """What a participant's messages do in their meeting: who may send what (access.may), then the
-moderators' actions (moderation.py), the relay of E2EE keys, and the media requests to Janus.
+moderators' actions (moderation.py), the relay of E2EE keys, raised hands and reactions, and the
+media requests to Janus.
 Kept apart from :class:`Meeting`, which holds the state, so that neither imports the other's
 handlers (and chat or telephony can add theirs here)."""
 
@@ -47,6 +48,10 @@ async def _dispatch(meeting: Meeting, participant: Participant, message: p.Clien
             _relay_keys(meeting, participant, message)
         case p.MediaState(audio=audio, video=video):
             await _set_media_state(meeting, participant, audio, video)
+        case p.RaiseHand(raised=raised):
+            meeting.raise_hand(participant, raised)
+        case p.React(reaction=reaction):
+            meeting.react(participant, reaction)
         case _:
             await _media(meeting, participant, message)
 

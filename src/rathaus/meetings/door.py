@@ -16,7 +16,8 @@ from rathaus.meetings import protocol as p
 from rathaus.meetings.access import Entrant, Role
 from rathaus.meetings.meeting import Refused
 from rathaus.meetings.ratelimit import TokenBucket
-from rathaus.rooms.invites import InviteCheck, Invites
+from rathaus.rooms.guest_links import GuestLinks
+from rathaus.rooms.invites import InviteCheck
 from rathaus.rooms.service import Room, RoomService
 
 MAX_TRACKED_ADDRESSES = 100_000
@@ -39,7 +40,7 @@ class Door:
         self,
         rooms: RoomService,
         accounts: AccountService,
-        invites: Invites,
+        guest_links: GuestLinks,
         *,
         joins_per_minute: int = 30,
         first_in_moderates: bool = True,
@@ -49,7 +50,7 @@ class Door:
         self._joins_per_minute = joins_per_minute
         self._first_in_moderates = first_in_moderates
         self._accounts = accounts
-        self._invites = invites
+        self._guest_links = guest_links
         # Join attempts per address: knocking again and again gets slowed down.
         self._joins: dict[str, TokenBucket] = {}
         # Wrong room passwords lock the guesser (their address, and their browser or account),
@@ -88,16 +89,22 @@ class Door:
         return dataclasses.replace(
             identity,
             password_ok=await self._password(room, identity, message.password),
-            invited=self._invited(room, role, message.invite),
+            invited=await self._invited(room, role, message.invite),
         )
 
-    def _invited(self, room: Room, role: Role, invite: str | None) -> bool:
+    async def _invited(self, room: Room, role: Role, invite: str | None) -> bool:
+        """Whether a guest's link opens this members-only room; only then is it looked up."""
         if role is not Role.GUEST or room.guests_allowed or not invite:
             return False
-        check = self._invites.check(invite, room.slug)
+        check = await self._guest_links.check(invite, room)
         if check is InviteCheck.EXPIRED:
             raise Refused(
                 "this guest link has expired; ask for a new one", code=ErrorCode.GUEST_LINK_EXPIRED
+            )
+        if check is InviteCheck.REVOKED:
+            raise Refused(
+                "this guest link has been revoked; ask for a new one",
+                code=ErrorCode.GUEST_LINK_REVOKED,
             )
         return check is InviteCheck.VALID
 

@@ -30,6 +30,7 @@ NAMED_MODELS: dict[type[BaseModel], str] = {
     sm.FeedInfo: "Feed",
     sm.E2eeState: "E2eeState",
     sm.IceServer: "IceServer",
+    sm.RaisedHand: "RaisedHand",
     p.IceCandidate: "RTCIceCandidateInit",  # the browser's own type
 }
 NAMED_LITERALS: dict[str, Any] = {
@@ -38,6 +39,7 @@ NAMED_LITERALS: dict[str, Any] = {
     "ByeReason": sm.ByeReason,
     "LobbyStatus": sm.LobbyStatus,
     "ModerationAction": sm.ModerationAction,
+    "Reaction": p.Reaction,
 }
 DEFINED_BY_THE_BROWSER = {"RTCIceCandidateInit"}
 
@@ -109,6 +111,9 @@ def generate() -> str:
     lines.append("export const ERROR_CODES = Object.freeze([")
     lines.extend(f"  '{code.value}'," for code in ErrorCode)
     lines.append("]);")
+    lines.append("/** Every reaction, in the order offered. @type {readonly Reaction[]} */")
+    reactions = ", ".join(f"'{name}'" for name in get_args(p.Reaction))
+    lines.append(f"export const REACTIONS = Object.freeze([{reactions}]);")
     lines.append(END)
     return "\n".join(lines) + "\n"
 

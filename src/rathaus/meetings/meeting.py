@@ -24,7 +24,9 @@ from rathaus.meetings.access import (
     e2ee_required,
     role_in_meeting,
 )
+from rathaus.meetings.hands import HandQueue
 from rathaus.meetings.participant import Participant, ParticipantState, Peer
+from rathaus.meetings.reactions import ReactionBudget
 from rathaus.meetings.server_messages import IceServer, encode
 from rathaus.rooms.service import Room
 
@@ -104,6 +106,8 @@ class Meeting:
         self.allow_unencrypted = False
         self._e2ee_shown = self.e2ee_state()
         self.keys = KeyRelay(settings.max_participants)
+        self.hands = HandQueue()
+        self.reactions = ReactionBudget()
 
     # --- entering: the door, the lobby, resuming -------------------------------------------------
 
@@ -311,6 +315,7 @@ class Meeting:
                     waiting=[w.info() for w in self.waiting.values()]
                     if participant.is_moderator
                     else [],
+                    hands=self.hands.listed(),
                 )
             )
         )
@@ -406,6 +411,8 @@ class Meeting:
         self.participants.pop(participant.id, None)
         self.broadcast(encode(sm.ParticipantLeft(id=participant.id)))
         self.keys.forget(participant.id)
+        self.raise_hand(participant, False)
+        self.reactions.forget(participant.id)
         self.show_e2ee()
         if participant.is_moderator and not self.moderator_present():
             self._to_waiting(encode(sm.Lobby(status="no_moderator")))
@@ -423,6 +430,22 @@ class Meeting:
             await self.leave(participant, reason)
         await self.media.close()
         self._on_empty(self)  # closed already: the registry only forgets the meeting
+
+    # --- raised hands and reactions ------------------------------------------------------------
+
+    def raise_hand(self, participant: Participant, raised: bool) -> bool:
+        """The participant's hand up or down (their button or phone keys, or a moderator's
+        `lower_hand`); everyone gets the new queue. Whether anything changed."""
+        hands = self.hands
+        changed = hands.raise_(participant.id) if raised else hands.lower(participant.id)
+        if changed:
+            self.broadcast(encode(sm.Hands(hands=hands.listed())))
+        return changed
+
+    def react(self, participant: Participant, reaction: p.Reaction) -> None:
+        """Shown to everyone, the sender included; beyond the sender's budget: RateLimited."""
+        self.reactions.take(participant.id)
+        self.broadcast(encode(sm.Reacted(participant=participant.id, reaction=reaction)))
 
     # --- what everyone is told (MediaListener) ---------------------------------------------------
 

@@ -1,6 +1,6 @@
-"""What moderators do: the lobby, muting, stopping video and screens, removing, locking,
-ending, promoting, letting in participants who cannot encrypt end to end. Every action is shown
-to the participants and written to the audit log."""
+"""What moderators do: the lobby, muting, stopping video and screens, lowering hands, removing,
+locking, ending, promoting, letting in participants who cannot encrypt end to end. Every action
+is shown to the participants and written to the audit log."""
 
 from __future__ import annotations
 
@@ -111,13 +111,15 @@ async def moderate(meeting: Meeting, actor: Participant, message: p.ClientMessag
             _shown(meeting, "end", actor, None)
             await meeting.close("ended")
             return
+        case p.LowerHand(id=pid):
+            target = _joined(meeting, pid)
+            if not meeting.raise_hand(target, False):
+                return  # not up (another moderator was quicker): nothing done, nothing shown
         case p.Promote(id=pid):
             target = _joined(meeting, pid)
             target.role = Role.MODERATOR
             meeting.broadcast(encode(sm.ParticipantUpdated(participant=target.info())))
-            target.send(
-                encode(sm.LobbyList(waiting=[w.info() for w in meeting.waiting.values()]))
-            )
+            target.send(encode(sm.LobbyList(waiting=[w.info() for w in meeting.waiting.values()])))
     # Logged before it is shown: whoever sees it can find it in the audit log.
     await meeting.audit(message.type, actor, target)
     _shown(meeting, message.type, actor, target)

@@ -225,6 +225,26 @@ class KeyRequest(_Message):
     to: ParticipantId
 
 
+# --- raised hands and reactions -------------------------------------------------------------------
+
+# The reactions there are, by name (the browser draws them as 👍 👏 😂 😮 ❤️ 🎉): a name keeps the
+# allow-list free of look-alike code point sequences (a heart with or without U+FE0F), and lets
+# a phone's keypad or a log name them. Anything else is bad_message.
+Reaction = Literal["thumbs_up", "applause", "laugh", "surprise", "heart", "party"]
+
+
+class RaiseHand(_Message):
+    """One's own hand up (``raised``) or down."""
+
+    type: Literal["raise_hand"]
+    raised: StrictBool
+
+
+class React(_Message):
+    type: Literal["react"]
+    reaction: Reaction
+
+
 # --- moderation (moderators only) -----------------------------------------------------------------
 
 
@@ -286,6 +306,11 @@ class Promote(_Message):
     id: ParticipantId
 
 
+class LowerHand(_Message):
+    type: Literal["lower_hand"]
+    id: ParticipantId
+
+
 ClientMessage = Annotated[
     Join
     | Publish
@@ -302,6 +327,8 @@ ClientMessage = Annotated[
     | KeyEnvelope
     | KeyEnvelopes
     | KeyRequest
+    | RaiseHand
+    | React
     | Admit
     | Deny
     | AdmitAll
@@ -313,6 +340,7 @@ ClientMessage = Annotated[
     | Lock
     | End
     | Promote
+    | LowerHand
     | AllowUnencrypted,
     Field(discriminator="type"),
 ]

@@ -6,11 +6,12 @@ import time
 
 
 class TokenBucket:
-    def __init__(self, rate: float, burst: float) -> None:
+    def __init__(self, rate: float, burst: float, now: float | None = None) -> None:
+        """Full at ``now`` (a caller with a clock of its own passes that clock's time)."""
         self.rate = rate
         self.burst = burst
         self._tokens = burst
-        self._last = time.monotonic()
+        self._last = time.monotonic() if now is None else now
 
     def take(self, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now

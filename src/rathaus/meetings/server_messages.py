@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rathaus.errors import ErrorCode
-from rathaus.meetings.protocol import Device, Kind
+from rathaus.meetings.protocol import Device, Kind, Reaction
 
 Role = Literal["moderator", "member", "guest"]
 ByeReason = Literal["left", "replaced", "shutdown", "denied", "removed", "ended"]
@@ -33,6 +33,7 @@ ModerationAction = Literal[
     "promote",
     "allow_unencrypted",
     "disallow_unencrypted",
+    "lower_hand",
 ]
 
 
@@ -63,6 +64,12 @@ class FeedInfo(_Model):
     kind: Kind
 
 
+class RaisedHand(_Model):
+    participant: str
+    position: int  # 1 for the hand raised first of those still up
+    raised_at: float  # Unix time, seconds
+
+
 class IceServer(_Model):
     """A TURN server with this participant's time-limited credentials (docs/protocol.md)."""
 
@@ -87,6 +94,7 @@ class Welcome(_Model):
     e2ee: E2eeState
     e2ee_required: bool
     waiting: list[ParticipantInfo]  # moderators only; empty for the others
+    hands: list[RaisedHand]  # in the order they were raised
 
 
 class ParticipantJoined(_Model):
@@ -152,6 +160,19 @@ class E2eeStateChanged(_Model):
 class E2eeRefused(_Model):
     type: Literal["e2ee_refused"] = "e2ee_refused"
     name: str
+
+
+class Hands(_Model):
+    """Every raised hand, in order, whenever one goes up or down."""
+
+    type: Literal["hands"] = "hands"
+    hands: list[RaisedHand]
+
+
+class Reacted(_Model):
+    type: Literal["reaction"] = "reaction"
+    participant: str
+    reaction: Reaction
 
 
 class MediaUnavailable(_Model):
@@ -248,6 +269,8 @@ ServerMessage = Annotated[
     | KeyRequestFrom
     | E2eeStateChanged
     | E2eeRefused
+    | Hands
+    | Reacted
     | MediaUnavailable
     | MediaRestored
     | Error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 from urllib.parse import urlencode
 
@@ -10,8 +11,9 @@ from pydantic import BaseModel, Field
 
 from rathaus.accounts.api import accounts, require_member
 from rathaus.accounts.service import User
-from rathaus.rooms.invites import MAX_HOURS, Invites
-from rathaus.rooms.service import MAX_NAME, Room, RoomService
+from rathaus.rooms.guest_links import GuestLink, GuestLinks
+from rathaus.rooms.invites import MAX_HOURS
+from rathaus.rooms.service import MAX_NAME, ManagedRoom, Room, RoomPerson, RoomService
 from rathaus.services import services
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -26,15 +28,66 @@ class RoomOut(BaseModel):
     slug: str
     name: str
     url: str
+    # So that the join screen can ask for the password up front.
+    has_password: bool
 
     @classmethod
     def of(cls, room: Room) -> RoomOut:
-        return cls(slug=room.slug, name=room.name, url=f"/r/{room.slug}")
+        return cls(
+            slug=room.slug, name=room.name, url=_url(room.slug), has_password=room.has_password
+        )
+
+
+class RoomListItem(BaseModel):
+    slug: str
+    name: str
+    url: str
+    role: Literal["owner", "co_owner"]
+    created_at: int  # unix time
+    guests_allowed: bool
+    lobby: bool
+    has_password: bool
+    e2ee: bool
+
+    @classmethod
+    def of(cls, managed: ManagedRoom) -> RoomListItem:
+        room = managed.room
+        return cls(
+            slug=room.slug,
+            name=room.name,
+            url=_url(room.slug),
+            role="owner" if managed.role == "owner" else "co_owner",
+            created_at=managed.created_at,
+            guests_allowed=room.guests_allowed,
+            lobby=room.lobby,
+            has_password=room.has_password,
+            e2ee=room.e2ee,
+        )
+
+
+class RoomList(BaseModel):
+    rooms: list[RoomListItem]
+
+
+def _url(slug: str) -> str:
+    return f"/r/{slug}"
 
 
 def _rooms(request: Request) -> RoomService:
     service: RoomService = services(request).rooms
     return service
+
+
+def _guest_links(request: Request) -> GuestLinks:
+    service: GuestLinks = services(request).guest_links
+    return service
+
+
+@router.get("")
+async def list_rooms(request: Request) -> RoomList:
+    """The rooms the caller owns or co-owns, newest first: at most the newest 500."""
+    user = (await require_member(request)).user
+    return RoomList(rooms=[RoomListItem.of(m) for m in await _rooms(request).managed_by(user)])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -52,6 +105,8 @@ async def get_room(slug: str, request: Request) -> RoomOut:
 
 
 class RoomSettings(BaseModel):
+    # A new name (the rules of creating a room); the link name stays.
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
     guests_allowed: bool | None = None
     lobby: bool | None = None
     # A new room password; "" removes it.
@@ -81,18 +136,44 @@ class RoomSettingsOut(BaseModel):
         )
 
 
+class RoleOut(BaseModel):
+    username: str
+    display_name: str
+    role: Literal["owner", "co_owner", "moderator"]
+
+    @classmethod
+    def of(cls, person: RoomPerson) -> RoleOut:
+        return cls.model_validate(dataclasses.asdict(person))
+
+
+class RoomSettingsWithRoles(RoomSettingsOut):
+    roles: list[RoleOut]  # the owner first, then by display name
+
+
 class RoleIn(BaseModel):
     role: Literal["co_owner", "moderator"]
 
 
+@router.get("/{slug}/settings")
+async def room_settings(slug: str, request: Request) -> RoomSettingsWithRoles:
+    """The settings and who has a role in the room, for its owners, co-owners and
+    administrators."""
+    user = (await require_member(request)).user
+    room, people = await _rooms(request).people(slug, user)
+    return RoomSettingsWithRoles(
+        **RoomSettingsOut.of(room).model_dump(), roles=[RoleOut.of(p) for p in people]
+    )
+
+
 @router.patch("/{slug}")
 async def change_room(slug: str, body: RoomSettings, request: Request) -> RoomSettingsOut:
-    """Owners, co-owners and administrators change who may enter and how, and whether the
-    room's meetings are end-to-end encrypted."""
+    """Owners, co-owners and administrators rename the room, change who may enter and how,
+    and whether the room's meetings are end-to-end encrypted."""
     signed_in = await require_member(request)
     room = await _rooms(request).update(
         slug,
         signed_in.user,
+        name=body.name,
         guests_allowed=body.guests_allowed,
         lobby=body.lobby,
         password=body.password,
@@ -128,16 +209,54 @@ class GuestLinkIn(BaseModel):
 
 
 class GuestLinkOut(BaseModel):
+    id: str
     url: str
     expires_at: int  # unix time
+    created_at: int  # unix time
+
+    @classmethod
+    def of(cls, slug: str, link: GuestLink) -> GuestLinkOut:
+        return cls(
+            id=link.id,
+            url=f"{_url(slug)}?{urlencode({'invite': link.token})}",
+            expires_at=link.expires_at,
+            created_at=link.created_at,
+        )
+
+
+class GuestLinkListItem(GuestLinkOut):
+    created_by: str | None  # the maker's display name; null once the account is gone
+
+
+class GuestLinkList(BaseModel):
+    links: list[GuestLinkListItem]
 
 
 @router.post("/{slug}/guest-links", status_code=status.HTTP_201_CREATED)
 async def create_guest_link(slug: str, body: GuestLinkIn, request: Request) -> GuestLinkOut:
-    """A link that lets guests into a members-only room until it expires."""
-    signed_in = await require_member(request)
-    invites: Invites = services(request).invites
-    token, expires = await _rooms(request).create_guest_link(
-        slug, signed_in.user, invites, body.valid_hours
+    """A link that lets guests into a members-only room until it expires or is revoked."""
+    user = (await require_member(request)).user
+    link = await _guest_links(request).create(slug, user, body.valid_hours)
+    return GuestLinkOut.of(slug, link)
+
+
+@router.get("/{slug}/guest-links")
+async def list_guest_links(slug: str, request: Request) -> GuestLinkList:
+    """The room's unexpired guest links, newest first (at most the newest 500)."""
+    user = (await require_member(request)).user
+    links = await _guest_links(request).links(slug, user)
+    return GuestLinkList(
+        links=[
+            GuestLinkListItem(
+                **GuestLinkOut.of(slug, link).model_dump(), created_by=link.created_by
+            )
+            for link in links
+        ]
     )
-    return GuestLinkOut(url=f"/r/{slug}?{urlencode({'invite': token})}", expires_at=expires)
+
+
+@router.delete("/{slug}/guest-links/{link_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_guest_link(slug: str, link_id: str, request: Request) -> None:
+    """From now on the link lets nobody in; whoever is in the meeting already stays."""
+    user = (await require_member(request)).user
+    await _guest_links(request).revoke(slug, user, link_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,13 +14,14 @@ from rathaus.accounts.service import User
 from rathaus.db.models import RoomRow
 from rathaus.errors import BadMessage, ClientError, Conflict, ErrorCode, UnknownRoom
 from rathaus.rooms import store
-from rathaus.rooms.invites import Invites
 from rathaus.rooms.slug import is_valid_slug, slugify
 
 MAX_NAME = 200
 MAX_ROOM_PASSWORD = 256
 # Room roles a member can be given; the creator is the owner.
 ROOM_ROLES = ("co_owner", "moderator")
+# The most rooms one list of "my rooms" holds (the newest); more is not a list one reads.
+MAX_LISTED_ROOMS = 500
 
 
 class NotAllowed(ClientError):
@@ -55,11 +55,37 @@ class Room:
         )
 
 
+@dataclass(frozen=True)
+class ManagedRoom:
+    """A room in the list of those a member owns or co-owns."""
+
+    room: Room
+    role: str  # owner or co_owner
+    created_at: int  # unix time
+
+
+@dataclass(frozen=True)
+class RoomPerson:
+    """Someone with a role in a room: its owner, a co-owner or a moderator."""
+
+    username: str
+    display_name: str
+    role: str
+
+
+def clean_room_name(name: str) -> str:
+    """A room's name as kept: white space folded, 1 to `MAX_NAME` printable characters."""
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME or not name.isprintable():
+        raise BadMessage(f"a room name has 1 to {MAX_NAME} printable characters")
+    return name
+
+
 async def _no_accounts() -> bool:
     return False
 
 
-def _label(user: User, capacity: str) -> audit.AuditParty:
+def audit_party(user: User, capacity: str) -> audit.AuditParty:
     """Who, for the audit log: the account, the capacity in which it acts or is acted on, and
     its display name apart from both."""
     return audit.AuditParty(user.display_name, audit.PartyRole(capacity), user.id)
@@ -99,9 +125,7 @@ class RoomService:
         by: User | None = None,
     ) -> Room:
         """A new room; made ``by`` a signed-in member, it is in the audit log."""
-        name = " ".join(name.split())
-        if not name or len(name) > MAX_NAME or not name.isprintable():
-            raise BadMessage(f"a room name has 1 to {MAX_NAME} printable characters")
+        name = clean_room_name(name)
         slug = slug or slugify(name)
         if not is_valid_slug(slug):
             raise BadMessage("a link name has 1 to 64 characters: a-z, 0-9 and inner hyphens")
@@ -109,7 +133,7 @@ class RoomService:
             room = Room.of(await store.insert_room(session, slug, name, owner_id))
             if by is not None:
                 capacity = "owner" if by.id == owner_id else by.role
-                audit.add(session, slug, _label(by, capacity), "room_created")
+                audit.add(session, slug, audit_party(by, capacity), "room_created")
             return room
 
     async def get(self, slug: str) -> Room:
@@ -158,21 +182,44 @@ class RoomService:
             return "administrator"
         raise NotAllowed("only the room's owners may change it")
 
+    async def managed_by(self, user: User) -> list[ManagedRoom]:
+        """The rooms ``user`` owns or co-owns, newest first: at most `MAX_LISTED_ROOMS`."""
+        async with self._sessions() as session:
+            found = await store.managed_by(session, user.id, MAX_LISTED_ROOMS)
+        return [
+            ManagedRoom(Room.of(row), role, int(store.utc(row.created_at).timestamp()))
+            for row, role in found
+        ]
+
+    async def people(self, slug: str, user: User) -> tuple[Room, list[RoomPerson]]:
+        """The room and who has a role in it (the owner first, then by display name), for
+        those who may change it: whoever may not learns nothing of the people."""
+        room = await self.get(slug)
+        await self.require_manager(room, user)
+        async with self._sessions() as session:
+            found = await store.people(session, room.id, room.owner_id)
+        people = [RoomPerson(u.username, u.display_name, role) for u, role in found]
+        people.sort(key=lambda p: (p.role != "owner", p.display_name.casefold(), p.username))
+        return room, people
+
     async def update(
         self,
         slug: str,
         user: User,
         *,
+        name: str | None = None,
         guests_allowed: bool | None = None,
         lobby: bool | None = None,
         password: str | None = None,
         e2ee: bool | None = None,
     ) -> Room:
-        """Change access settings; ``password=""`` removes the room password. ``e2ee`` applies
-        from the room's next meeting on (see `Meeting.e2ee_required`). Each setting that really
-        changes is an entry of its own in the audit log."""
+        """Change the name or access settings; ``password=""`` removes the room password.
+        ``e2ee`` applies from the room's next meeting on (see `Meeting.e2ee_required`). The link
+        name never changes. Each setting that really changes is an entry of its own in the audit
+        log."""
         room = await self.get(slug)
-        actor = _label(user, await self.require_manager(room, user))
+        actor = audit_party(user, await self.require_manager(room, user))
+        name = clean_room_name(name) if name is not None else None
         if password is not None and len(password) > MAX_ROOM_PASSWORD:
             raise BadMessage(f"a room password has at most {MAX_ROOM_PASSWORD} characters")
         # Hashing and checking take a while: done before the transaction, which then compares
@@ -183,6 +230,10 @@ class RoomService:
             row = await store.get_room(session, slug)
             if row is None:
                 raise UnknownRoom("no such room")
+            if name is not None and name != row.name:
+                row.name = name
+                # The detail is the name as clean_room_name let it through: printable, folded.
+                audit.add(session, slug, actor, "room_renamed", detail=name)
             actions = [
                 _switch("guests", row.guests_allowed, guests_allowed),
                 _switch("lobby", row.lobby, lobby),
@@ -221,7 +272,7 @@ class RoomService:
         if role is not None and role not in ROOM_ROLES:
             raise BadMessage(f"a room role is one of {', '.join(ROOM_ROLES)}")
         room = await self.get(slug)
-        actor = _label(user, await self.require_manager(room, user))
+        actor = audit_party(user, await self.require_manager(room, user))
         if member.id == room.owner_id:
             raise BadMessage("the owner's role cannot be changed")
         async with self._sessions.begin() as session:
@@ -230,22 +281,9 @@ class RoomService:
                 return
             await store.set_role(session, room.id, member.id, role)
             if old is not None:
-                audit.add(session, slug, actor, "room_role_revoked", _label(member, old))
+                audit.add(session, slug, actor, "room_role_revoked", audit_party(member, old))
             if role is not None:
-                audit.add(session, slug, actor, "room_role_granted", _label(member, role))
-
-    async def create_guest_link(
-        self, slug: str, user: User, invites: Invites, hours: float
-    ) -> tuple[str, int]:
-        """A guest link's token and expiry (unix time), by one who may change the room. The audit
-        log has its expiry, never its token: the token is the key to the room."""
-        room = await self.get(slug)
-        actor = _label(user, await self.require_manager(room, user))
-        token, expires = invites.create(slug, hours)
-        until = datetime.fromtimestamp(expires, UTC).strftime("until %Y-%m-%d %H:%M UTC")
-        async with self._sessions.begin() as session:
-            audit.add(session, slug, actor, "room_guest_link_created", detail=until)
-        return token, expires
+                audit.add(session, slug, actor, "room_role_granted", audit_party(member, role))
 
     async def check_password(self, room: Room, password: str | None) -> bool:
         if not room.has_password:

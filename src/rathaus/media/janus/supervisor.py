@@ -252,9 +252,7 @@ class JanusSupervisor:
             f"\tws_port = {self.port}\n"
             f"\tws_ip = {_jstr(self.host)}\n"
             "\twss = false\n"
-            "}\n"
-            + self._admin_config()
-            + "cors: {\n}\ncertificates: {\n}\n"
+            "}\n" + self._admin_config() + "cors: {\n}\ncertificates: {\n}\n"
         )
 
     def _admin_config(self) -> str:

@@ -10,9 +10,12 @@ import { PreJoin } from './prejoin.js';
 import { MeetingView } from './meeting.js';
 import { LocalMedia } from './local.js';
 import { SignIn } from './signin.js';
+import { pageState } from './session.js';
 import { LobbyPanel, LobbyView } from './lobby.js';
 import { ConfirmDialog } from './dialog.js';
 import { ModeratorControls } from './moderator.js';
+import { HandsControl } from './hands.js';
+import { ReactionsControl } from './reactions.js';
 import { MeetingEncryption } from './encryption.js';
 import { defaultDeviceStore, loadOrCreateDevice } from './e2ee/device.js';
 import { E2eeTransforms } from './e2ee/transforms.js';
@@ -63,7 +66,6 @@ class App {
     translate(document);
     this.room = roomFromPath();
     this.showRoomName(this.room);
-    this.loadRoomName();
     preconnect(Signaling.urlFor(this.room));
 
     this.statusEl = byId('status');
@@ -72,6 +74,7 @@ class App {
     this.leftReason = byId('left-reason');
     this.prejoin = new PreJoin();
     this.signIn = new SignIn();
+    this.loadRoomName();
     this.lobby = new LobbyView();
     this.lobbyPanel = new LobbyPanel();
     this.dialog = new ConfirmDialog();
@@ -115,12 +118,20 @@ class App {
     this.meeting.onToggle((name, pressed) => this.toggle(name, pressed));
     this.meeting.onLeave(() => this.leave());
     this.lobby.onLeave(() => this.leave());
+    /** @type {import('./hands.js').MeetingParts} */
+    const parts = {
+      meeting: this.meeting, send: (m) => { this.signaling?.send(m); }, selfId: () => this.self?.id ?? null,
+      nameOf: (id) => this.names.get(id) ?? t('action.someone'), announce: (text) => this.announce(text, true),
+    };
+    this.hands = new HandsControl(parts);
+    this.reactions = new ReactionsControl(parts);
     this.moderatorControls = new ModeratorControls({
       meeting: this.meeting,
       lobbyPanel: this.lobbyPanel,
       dialog: this.dialog,
       send: (m) => { this.signaling?.send(m); },
       participant: (id) => this.participants.get(id),
+      handRaised: (id) => this.hands.isRaised(id),
       onLobbyEmptied: () => byId('meeting-heading').focus(),
     });
     this.meeting.showToggle('screen', !!navigator.mediaDevices?.getDisplayMedia);
@@ -264,10 +275,13 @@ class App {
     });
     signaling.on('talking', (m) => current() && this.meeting.setTalking(m.participant, m.talking));
     signaling.on('error', (m) => {
-      if (current() && this.screen === 'meeting' && SHOWN_ERRORS.has(m.code)) {
+      // (too many reactions: reactions.js says so briefly)
+      if (current() && this.screen === 'meeting' && SHOWN_ERRORS.has(m.code) && m.ref !== 'react') {
         this.meeting.setNotice(errorText(m.code));
       }
     });
+    this.hands.attach(signaling, current);
+    this.reactions.attach(signaling, current);
     media.addEventListener('stream', (e) => {
       const { feed, stream: remote } = /** @type {CustomEvent} */ (e).detail;
       if (current()) this.meeting.attachFeed(feed, remote);
@@ -519,20 +533,17 @@ class App {
 
   /** @param {string} name */
   showRoomName(name) {
-    document.title = t('page.title', { room: name });
+    document.title = t('page.title', { room: name, brand: pageState().brand.name });
     byId('room-name').textContent = t('prejoin.room', { room: name });
   }
 
-  /** The room's display name, e.g. "Bezirksausschuss Süd" for /r/bezirksausschuss-sued. */
-  async loadRoomName() {
-    try {
-      const response = await fetch(`/api/rooms/${encodeURIComponent(this.room)}`);
-      if (!response.ok) return;
-      const body = await response.json();
-      if (body && typeof body.name === 'string') this.showRoomName(body.name);
-    } catch {
-      // the link name stays shown
-    }
+  /** The room's display name, e.g. "Bezirksausschuss Süd" for /r/bezirksausschuss-sued, and its
+   * password field up front when it has one (both from the page's starting state). */
+  loadRoomName() {
+    const room = pageState().room;
+    if (!room) return;
+    this.showRoomName(room.name);
+    if (room.has_password) this.prejoin.askPassword(false);
   }
 
   installHook() {
@@ -564,6 +575,7 @@ class App {
             locked: app.meeting.locked,
             lobby: app.screen === 'lobby' ? app.lobby.status : null,
             waiting: app.lobbyPanel.snapshot(),
+            hands: app.hands.snapshot(),
             signedIn: app.signIn.session?.user.username ?? null,
             e2ee: {
               on: app.encryption?.on ?? false,

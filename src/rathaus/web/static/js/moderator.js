@@ -1,6 +1,6 @@
 // The moderator's controls: the waiting-room panel, the toolbar buttons "Mute all",
 // "Lock meeting", "Allow participants without encryption", "End meeting for all", and the actions
-// on each participant's tile.
+// on each participant's tile (lowering a raised hand among them).
 
 import { t } from './i18n.js';
 import { msg } from './protocol.js';
@@ -17,14 +17,16 @@ export class ModeratorControls {
    *   dialog: import('./dialog.js').ConfirmDialog,
    *   send: (m: ClientMessage) => void,
    *   participant: (id: string) => Participant | undefined,
+   *   handRaised: (id: string) => boolean,
    *   onLobbyEmptied: () => void,
    * }} parts
    */
-  constructor({ meeting, lobbyPanel, dialog, send, participant, onLobbyEmptied }) {
+  constructor({ meeting, lobbyPanel, dialog, send, participant, handRaised, onLobbyEmptied }) {
     this.meeting = meeting;
     this.dialog = dialog;
     this.send = send;
     this.participant = participant;
+    this.handRaised = handRaised;
     lobbyPanel.onDecide = (action, id) => send(msg.about(action, id));
     lobbyPanel.onAdmitAll = () => send(msg.all('admit_all'));
     lobbyPanel.onEmptied = onLobbyEmptied;
@@ -51,6 +53,9 @@ export class ModeratorControls {
       { label: t('mod.mute'), run: () => send(msg.about('mute', id)) },
       { label: t('mod.stopVideo'), run: () => send(msg.about('stop_video', id)) },
     ];
+    if (this.handRaised(id)) {
+      actions.unshift({ label: t('mod.lowerHand'), run: () => send(msg.about('lower_hand', id)) });
+    }
     if ([...this.meeting.screens.values()].some((s) => s.participantId === id)) {
       actions.push({ label: t('mod.stopScreen'), run: () => send(msg.about('stop_screen', id)) });
     }

@@ -125,9 +125,11 @@ export class PreJoin {
     if (this.stream) this.showPreview();
   }
 
-  /** The room password field, shown once the server asks for one. */
-  askPassword() {
+  /** The room password field: shown up front for a room with a password, and when the server
+   * asks for one (then with the focus in it). @param {boolean} [focus] */
+  askPassword(focus = true) {
     this.passwordField.hidden = false;
+    if (!focus) return;
     this.passwordInput.focus();
     this.passwordInput.select();
   }

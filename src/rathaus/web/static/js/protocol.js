@@ -21,8 +21,10 @@
  *   | 'end'
  *   | 'promote'
  *   | 'allow_unencrypted'
- *   | 'disallow_unencrypted'} ModerationAction
+ *   | 'disallow_unencrypted'
+ *   | 'lower_hand'} ModerationAction
  */
+/** @typedef {'thumbs_up' | 'applause' | 'laugh' | 'surprise' | 'heart' | 'party'} Reaction */
 /**
  * @typedef {'bad_request'
  *   | 'bad_message'
@@ -50,6 +52,7 @@
  *   | 'barred'
  *   | 'guests_not_allowed'
  *   | 'guest_link_expired'
+ *   | 'guest_link_revoked'
  *   | 'meeting_locked'
  *   | 'password_required'
  *   | 'wrong_password'
@@ -64,7 +67,8 @@
 /** @typedef {{id: string, participant: string, kind: FeedKind}} Feed */
 /** @typedef {{encrypted: boolean, allow_unencrypted: boolean}} E2eeState */
 /** @typedef {{urls: string[], username: string, credential: string}} IceServer */
-/** @typedef {{type: 'welcome', self: Participant, resume: string, resumed: boolean, participants: Participant[], feeds: Feed[], ice_servers: IceServer[], media_available: boolean, locked: boolean, e2ee: E2eeState, e2ee_required: boolean, waiting: Participant[]}} WelcomeMessage */
+/** @typedef {{participant: string, position: number, raised_at: number}} RaisedHand */
+/** @typedef {{type: 'welcome', self: Participant, resume: string, resumed: boolean, participants: Participant[], feeds: Feed[], ice_servers: IceServer[], media_available: boolean, locked: boolean, e2ee: E2eeState, e2ee_required: boolean, waiting: Participant[], hands: RaisedHand[]}} WelcomeMessage */
 /** @typedef {{type: 'participant_joined', participant: Participant}} ParticipantJoinedMessage */
 /** @typedef {{type: 'participant_updated', participant: Participant}} ParticipantUpdatedMessage */
 /** @typedef {{type: 'participant_left', id: string}} ParticipantLeftMessage */
@@ -77,6 +81,8 @@
 /** @typedef {{type: 'key_request', from: string}} KeyRequestFromMessage */
 /** @typedef {{type: 'e2ee_state', encrypted: boolean, allow_unencrypted: boolean}} E2eeStateChangedMessage */
 /** @typedef {{type: 'e2ee_refused', name: string}} E2eeRefusedMessage */
+/** @typedef {{type: 'hands', hands: RaisedHand[]}} HandsMessage */
+/** @typedef {{type: 'reaction', participant: string, reaction: Reaction}} ReactedMessage */
 /** @typedef {{type: 'media_unavailable'}} MediaUnavailableMessage */
 /** @typedef {{type: 'media_restored'}} MediaRestoredMessage */
 /** @typedef {{type: 'error', code: ErrorCode, message: string, ref: string | null, feed: string | null, kind: FeedKind | null}} ErrorMessage */
@@ -105,6 +111,8 @@
  *   | KeyRequestFromMessage
  *   | E2eeStateChangedMessage
  *   | E2eeRefusedMessage
+ *   | HandsMessage
+ *   | ReactedMessage
  *   | MediaUnavailableMessage
  *   | MediaRestoredMessage
  *   | ErrorMessage
@@ -136,6 +144,8 @@
  *   | {type: 'key_envelope', to: string, envelope: string}
  *   | {type: 'key_envelopes', envelopes: ({to: string, envelope: string})[]}
  *   | {type: 'key_request', to: string}
+ *   | {type: 'raise_hand', raised: boolean}
+ *   | {type: 'react', reaction: Reaction}
  *   | {type: 'admit', id: string}
  *   | {type: 'deny', id: string}
  *   | {type: 'admit_all'}
@@ -147,6 +157,7 @@
  *   | {type: 'lock', locked: boolean}
  *   | {type: 'end'}
  *   | {type: 'promote', id: string}
+ *   | {type: 'lower_hand', id: string}
  *   | {type: 'allow_unencrypted', allowed: boolean}} ClientMessage
  */
 /** Every error code (errors.ErrorCode). @type {readonly ErrorCode[]} */
@@ -177,6 +188,7 @@ export const ERROR_CODES = Object.freeze([
   'barred',
   'guests_not_allowed',
   'guest_link_expired',
+  'guest_link_revoked',
   'meeting_locked',
   'password_required',
   'wrong_password',
@@ -186,6 +198,8 @@ export const ERROR_CODES = Object.freeze([
   'unknown_participant',
   'e2ee_required',
 ]);
+/** Every reaction, in the order offered. @type {readonly Reaction[]} */
+export const REACTIONS = Object.freeze(['thumbs_up', 'applause', 'laugh', 'surprise', 'heart', 'party']);
 // </generated>
 /** @typedef {0 | 1 | 2} Substream */
 /** @typedef {ServerMessage['type']} ServerMessageType */
@@ -276,8 +290,12 @@ export const msg = Object.freeze({
   leave() { return { type: 'leave' }; },
   /** @returns {ClientMessage} */
   ping() { return { type: 'ping' }; },
+  /** One's own hand up or down. @param {boolean} raised @returns {ClientMessage} */
+  raiseHand(raised) { return { type: 'raise_hand', raised }; },
+  /** @param {Reaction} reaction @returns {ClientMessage} */
+  react(reaction) { return { type: 'react', reaction }; },
   // moderators only
-  /** @param {'admit' | 'deny' | 'mute' | 'stop_video' | 'stop_screen' | 'promote'} type
+  /** @param {'admit' | 'deny' | 'mute' | 'stop_video' | 'stop_screen' | 'promote' | 'lower_hand'} type
    * @param {string} id @returns {ClientMessage} */
   about(type, id) { return { type, id }; },
   /** @param {'admit_all' | 'mute_all' | 'end'} type @returns {ClientMessage} */
@@ -355,6 +373,13 @@ function parseIceServer(v) {
   return { urls, username: v.username, credential: v.credential };
 }
 
+/** @param {unknown} v @returns {RaisedHand | null} */
+function parseHand(v) {
+  if (!isObject(v) || !isString(v.participant) || typeof v.position !== 'number') return null;
+  const raisedAt = typeof v.raised_at === 'number' ? v.raised_at : 0;
+  return { participant: v.participant, position: v.position, raised_at: raisedAt };
+}
+
 /** @template T @param {unknown} v @param {(x: unknown) => T | null} parse @returns {T[] | null} */
 function parseList(v, parse) {
   if (!Array.isArray(v)) return null;
@@ -396,14 +421,16 @@ export function parseServerMessage(text) {
       const feeds = parseList(data.feeds ?? [], parseFeed);
       const iceServers = parseList(data.ice_servers ?? [], parseIceServer);
       const waiting = parseList(data.waiting ?? [], parseParticipant);
-      if (!self || !isString(data.resume) || !participants || !feeds || !iceServers || !waiting) {
+      const hands = parseList(data.hands ?? [], parseHand);
+      if (!self || !isString(data.resume) || !participants || !feeds || !iceServers || !waiting
+          || !hands) {
         return null;
       }
       return {
         type: 'welcome', self, resume: data.resume, resumed: data.resumed === true, participants,
         feeds, ice_servers: iceServers,
         media_available: data.media_available !== false, locked: data.locked === true, waiting,
-        e2ee: parseE2eeState(data.e2ee), e2ee_required: data.e2ee_required === true,
+        e2ee: parseE2eeState(data.e2ee), e2ee_required: data.e2ee_required === true, hands,
       };
     }
     case 'participant_joined':
@@ -483,6 +510,15 @@ export function parseServerMessage(text) {
       return isString(data.name) ? { type: 'e2ee_refused', name: data.name } : null;
     case 'e2ee_state':
       return { type: 'e2ee_state', ...parseE2eeState(data) };
+    case 'hands': {
+      const hands = parseList(data.hands, parseHand);
+      return hands ? { type: 'hands', hands } : null;
+    }
+    case 'reaction': {
+      const reaction = REACTIONS.find((r) => r === data.reaction);
+      if (!reaction || !isString(data.participant)) return null;
+      return { type: 'reaction', participant: data.participant, reaction };
+    }
     case 'meeting_updated':
       return typeof data.locked === 'boolean' ? { type: 'meeting_updated', locked: data.locked } : null;
     default:

@@ -76,6 +76,15 @@ export class Tile {
     this.plainBadge.textContent = t('tile.plain');
     this.plainBadge.hidden = true;
     this.caption.append(this.plainBadge);
+    // A raised hand: an icon and the hand's place in the queue, named for screen readers.
+    this.hand = document.createElement('span');
+    this.hand.className = 'hand';
+    this.hand.setAttribute('role', 'img');
+    this.hand.hidden = true;
+    const handIcon = document.createElement('span');
+    handIcon.className = 'icon icon-hand';
+    this.handPosition = document.createElement('span');
+    this.hand.append(handIcon, this.handPosition);
     /** @type {(() => TileAction[]) | null} moderator actions on this participant */
     this.actions = null;
     /** @type {HTMLButtonElement | null} */
@@ -83,7 +92,7 @@ export class Tile {
     /** @type {HTMLDivElement | null} */
     this.menu = null;
 
-    this.el.append(this.video, this.placeholder, this.caption);
+    this.el.append(this.video, this.placeholder, this.hand, this.caption);
     this.setName(name);
     this.setVideoOn(kind === 'screen');
   }
@@ -106,6 +115,20 @@ export class Tile {
   /** @param {boolean} on the participant's media is not end-to-end encrypted */
   setPlain(on) {
     this.plainBadge.hidden = !on;
+  }
+
+  /** @param {number | null} position the hand's place in the queue of raised hands; null: down */
+  setHand(position) {
+    this.hand.hidden = position === null;
+    if (position === null) {
+      delete this.el.dataset.hand;
+      return;
+    }
+    const label = t('hands.raised', { position });
+    this.hand.setAttribute('aria-label', label);
+    this.hand.title = label;
+    this.handPosition.textContent = String(position);
+    this.el.dataset.hand = String(position);
   }
 
   /**

@@ -1,0 +1,112 @@
+// The signed-in member's start page: "New meeting" (a room of their own, opened at once), the
+// rooms they own or co-own with their links, and joining by a link or room name.
+
+import { detectLanguage, errorText, language, setLanguage, t, translate } from './i18n.js';
+import { api, pageState, signOut, signInErrorText } from './session.js';
+import { byId, copyText, el } from './dom.js';
+
+/** @typedef {import('./session.js').Session} Session */
+/** @typedef {{slug: string, name: string, url: string, role: string, lobby: boolean,
+ *   has_password: boolean, guests_allowed: boolean}} RoomItem */
+
+/** A link name nobody guesses: three groups of lowercase letters ("kqvt-mrzo-hwpa"). */
+export function randomSlug() {
+  const letters = 'abcdefghijkmnopqrstuvwxyz';
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  const chars = Array.from(bytes, (b) => letters[b % letters.length]);
+  return [0, 4, 8].map((i) => chars.slice(i, i + 4).join('')).join('-');
+}
+
+class Home {
+  /** @param {Session} session */
+  constructor(session) {
+    this.session = session;
+    this.status = byId('home-status');
+    this.error = byId('home-error');
+    this.list = byId('rooms-list');
+    this.newButton = /** @type {HTMLButtonElement} */ (byId('new-meeting-button'));
+    byId('signed-in-as').textContent = t('signin.signedInAs', { name: session.user.display_name });
+    /** @type {HTMLInputElement} */ (byId('join-lang')).value = language();
+    byId('signout-button').addEventListener('click', () => this.signOut());
+    this.newButton.addEventListener('click', () => this.newMeeting());
+  }
+
+  /** @param {string} path */
+  here(path) {
+    return `${path}${path.includes('?') ? '&' : '?'}lang=${language()}`;
+  }
+
+  async newMeeting() {
+    this.newButton.disabled = true;
+    this.error.textContent = '';
+    const name = t('home.roomName', { name: this.session.user.display_name });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const made = await api(this.session, '/api/rooms', 'POST', { name, slug: randomSlug() });
+      if (made.ok) {
+        location.assign(this.here(made.body.url));
+        return;
+      }
+      if (made.code !== 'conflict') {
+        this.error.textContent = errorText(made.code ?? 'unknown');
+        break;
+      }
+    }
+    this.newButton.disabled = false;
+  }
+
+  async loadRooms() {
+    const answer = await api(this.session, '/api/rooms');
+    if (!answer.ok) {
+      this.error.textContent = errorText(answer.code ?? 'unknown');
+      return;
+    }
+    /** @type {RoomItem[]} */
+    const rooms = Array.isArray(answer.body?.rooms) ? answer.body.rooms : [];
+    this.list.replaceChildren(...rooms.map((room) => this.roomItem(room)));
+    byId('rooms-empty').hidden = rooms.length > 0;
+  }
+
+  /** @param {RoomItem} room @returns {HTMLLIElement} */
+  roomItem(room) {
+    const link = new URL(room.url, location.origin).href;
+    const item = el('li', { class: 'room-item' });
+    const title = el('h3', { class: 'room-title' }, room.name);
+    const facts = [
+      room.role === 'owner' ? t('home.owner') : t('home.coOwner'),
+      room.lobby ? t('home.withLobby') : '',
+      room.has_password ? t('home.withPassword') : '',
+      room.guests_allowed ? '' : t('home.membersOnly'),
+    ].filter(Boolean);
+    const url = el('p', { class: 'room-link' }, link);
+    const actions = el('div', { class: 'room-actions' });
+    const copy = el('button', { type: 'button' }, t('home.copyLink'));
+    copy.addEventListener('click', async () => {
+      this.status.textContent = '';
+      this.status.textContent = (await copyText(link)) ? t('home.copied') : t('home.copyFailed');
+    });
+    const settings = el('button', { type: 'button' }, t('home.settings'));
+    settings.addEventListener('click', () => location.assign(this.here(`${room.url}/settings`)));
+    const enter = el('a', { class: 'button-link primary-link', href: this.here(room.url) }, t('home.enter'));
+    actions.append(enter, copy, settings);
+    item.append(title, el('p', { class: 'note' }, facts.join(' · ')), url, actions);
+    // Each button says which room it is for, to a screen reader listing buttons.
+    const nameId = `room-${room.slug}`;
+    title.id = nameId;
+    for (const control of [enter, copy, settings]) control.setAttribute('aria-describedby', nameId);
+    return item;
+  }
+
+  async signOut() {
+    const error = await signOut(this.session);
+    if (error) this.error.textContent = signInErrorText(error);
+    else location.assign(`/?lang=${language()}`);
+  }
+}
+
+setLanguage(detectLanguage(location.search, navigator.languages ?? [navigator.language]));
+translate(document);
+const state = pageState();
+document.title = `${t('home.heading')} – ${state.brand.name}`;
+if (state.session) {
+  new Home(state.session).loadRooms();
+}
