@@ -17,6 +17,7 @@ from playwright.async_api import Page, WebSocket, WebSocketRoute, expect
 from tests.support.accounts_pages import OwnedRoom, forget_accounts, owned_room, sign_in
 from tests.support.browser import OpenPage, poll
 from tests.support.e2ee_pages import decrypting, e2ee, room, same_codes, wait_e2ee
+from tests.support.meeting_ui import open_waiting_room
 from tests.support.meetings import drop_connection
 from tests.support.pages import WAIT, join
 from tests.support.server import RunningServer
@@ -136,7 +137,7 @@ async def knock(open_page: OpenPage, slug: str, name: str) -> tuple[Page, Wire]:
 
 
 async def admit(moderator: Page, name: str, admitted: Page) -> None:
-    entry = moderator.get_by_role("region", name="Waiting room").get_by_role("group", name=name)
+    entry = (await open_waiting_room(moderator)).get_by_role("group", name=name)
     await entry.get_by_role("button", name="Admit", exact=True).click()
     await expect(admitted.get_by_role("button", name="Leave meeting")).to_be_visible(timeout=WAIT)
 

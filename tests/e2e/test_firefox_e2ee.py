@@ -132,7 +132,9 @@ async def keeps_decoding(firefox: FirefoxPage, chris: Page) -> None:
 
 
 async def firefox_safety_code(firefox: FirefoxPage) -> str:
-    """The code Firefox shows in its "Safety code" region (visible, as its state says)."""
+    """The code Firefox shows in its "Safety code" region (visible, as its state says), in the
+    "Encryption" panel that the encryption badge opens (closed again after)."""
+    await firefox.click("#e2ee-indicator")
     code = await firefox.wait_for(
         """const region = document.getElementById('safety');
         const code = window.rathaus.state().e2ee.safetyCode;
@@ -142,6 +144,7 @@ async def firefox_safety_code(firefox: FirefoxPage) -> str:
         timeout=WAIT / 1000,
         what="the safety code shown",
     )
+    await firefox.js("document.getElementById('e2ee-dialog').close();")
     return str(code)
 
 

@@ -13,14 +13,18 @@ from urllib.parse import urlencode
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.support.accounts_pages import (
-    OwnedRoom,
-    fill_sign_in,
-    forget_accounts,
-    owned_room,
-    sign_in,
-)
+from tests.support.accounts_pages import fill_sign_in, forget_accounts, owned_room
 from tests.support.browser import OpenPage
+from tests.support.meeting_ui import (
+    joined_as_owner,
+    knock,
+    more_action,
+    more_button,
+    open_waiting_room,
+    start,
+    state,
+    waiting_room,
+)
 from tests.support.pages import WAIT, video_is_playing, violations
 from tests.support.rooms import guest_link
 from tests.support.screens import screenshots
@@ -38,32 +42,7 @@ WAITING = "Please wait, a moderator will let you in."
 NO_MODERATOR = "No moderator is here yet. You will be let in when one arrives."
 
 
-async def moderator(open_page: OpenPage, room: OwnedRoom) -> Page:
-    """The room's owner signs in on the pre-join screen and joins."""
-    page = await open_page(f"/r/{room.slug}?lang=en")
-    await sign_in(page, room.username)
-    await expect(page.get_by_text(f"Signed in as {room.display_name}", exact=True)).to_be_visible()
-    await expect(page.get_by_role("textbox", name="Your name")).to_have_value(room.display_name)
-    await page.get_by_role("button", name="Join meeting").click()
-    await expect(page.get_by_role("button", name="Leave meeting")).to_be_visible(timeout=WAIT)
-    assert (await state(page))["role"] == "moderator"
-    return page
-
-
-async def start(page: Page, name: str, password: str | None = None) -> None:
-    await page.get_by_role("textbox", name="Your name").fill(name)
-    if password is not None:
-        await page.get_by_label("Room password").fill(password)
-    await page.get_by_role("button", name="Join meeting").click()
-
-
-async def knock(open_page: OpenPage, slug: str, name: str) -> Page:
-    page = await open_page(f"/r/{slug}?lang=en")
-    await start(page, name)
-    await expect(page.get_by_role("heading", name="Waiting to be let in")).to_be_visible(
-        timeout=WAIT
-    )
-    return page
+moderator = joined_as_owner
 
 
 async def guest(open_page: OpenPage, slug: str, name: str) -> Page:
@@ -71,15 +50,6 @@ async def guest(open_page: OpenPage, slug: str, name: str) -> Page:
     await start(page, name)
     await expect(page.get_by_role("button", name="Leave meeting")).to_be_visible(timeout=WAIT)
     return page
-
-
-async def state(page: Page) -> dict[str, Any]:
-    result: dict[str, Any] = await page.evaluate("window.rathaus.state()")
-    return result
-
-
-def waiting_room(page: Page) -> Any:
-    return page.get_by_role("region", name="Waiting room")
 
 
 def tile(page: Page, name: str) -> Any:
@@ -112,8 +82,9 @@ async def test_a_guest_waits_with_nothing_until_admitted(
     await expect(gustav.get_by_text(WAITING)).to_be_visible()
     await expect(gustav.get_by_role("button", name="Leave")).to_be_visible()
 
-    entry = waiting_room(olga).get_by_role("group", name="Gustav")
-    await expect(entry).to_be_visible(timeout=WAIT)
+    # The participants panel is closed: a notice says who knocks, with a way to the lobby.
+    notice = olga.locator("#knock-notice")
+    await expect(notice.locator("p")).to_have_text("Gustav is waiting to be let in.", timeout=WAIT)
     await expect(olga.get_by_role("status").first).to_have_text("Gustav is waiting to be let in.")
     await expect(tile(olga, "Gustav")).to_have_count(0)
     await quiet_for(1)  # nothing arrives later either
@@ -123,6 +94,11 @@ async def test_a_guest_waits_with_nothing_until_admitted(
     assert await violations(gustav) == []
     assert await violations(olga) == []
 
+    await olga.get_by_role("button", name="Show waiting room").click()
+    entry = waiting_room(olga).get_by_role("group", name="Gustav")
+    await expect(entry.get_by_role("button", name="Admit", exact=True)).to_be_focused()
+    await expect(notice).to_be_hidden()
+    assert await violations(olga) == []  # the panel with the waiting room
     await entry.get_by_role("button", name="Admit", exact=True).click()
     await expect(gustav.get_by_role("button", name="Leave meeting")).to_be_visible(timeout=WAIT)
     await expect(waiting_room(olga)).to_be_hidden()
@@ -146,7 +122,7 @@ async def test_a_moderator_denies_entry(open_page: OpenPage, server: RunningServ
     await olga.close()
     olga = await moderator(open_page, room)
     dora = await knock(open_page, room.slug, "Dora")
-    entry = waiting_room(olga).get_by_role("group", name="Dora")
+    entry = (await open_waiting_room(olga)).get_by_role("group", name="Dora")
     await entry.get_by_role("button", name="Deny", exact=True).click()
     await expect(dora.get_by_text("A moderator did not let you in.")).to_be_visible(timeout=WAIT)
     await expect(dora.get_by_role("heading", name="You were not let in")).to_be_visible()
@@ -160,7 +136,8 @@ async def test_no_way_around_the_lobby(open_page: OpenPage, server: RunningServe
     gustav = await knock(open_page, room.slug, "Gustav")
     await expect(gustav.get_by_text(NO_MODERATOR)).to_be_visible()
     olga = await moderator(open_page, room)
-    await expect(waiting_room(olga).get_by_role("group", name="Gustav")).to_be_visible()
+    lobby = await open_waiting_room(olga)
+    await expect(lobby.get_by_role("group", name="Gustav")).to_be_visible()
     await expect(gustav.get_by_text(WAITING)).to_be_visible(timeout=WAIT)
 
     # Reloading the waiting page knocks again (the old knock ends), still waiting
@@ -281,7 +258,7 @@ async def test_mute_and_mute_all(open_page: OpenPage, server: RunningServer) -> 
 
     await mic.click()  # only the owner switches it on again
     await expect(mic).to_have_attribute("aria-pressed", "true")
-    await olga.get_by_role("button", name="Mute all").click()
+    await more_action(olga, "Mute all")
     await expect(mic).to_have_attribute("aria-pressed", "false", timeout=WAIT)
     own = olga.get_by_role("button", name="Microphone")
     await expect(own).to_have_attribute("aria-pressed", "true")
@@ -293,8 +270,7 @@ async def test_lock_and_end_the_meeting(open_page: OpenPage, server: RunningServ
     lena = await guest(open_page, room.slug, "Lena")
     olga = await moderator(open_page, room)
 
-    lock = olga.get_by_role("button", name="Lock meeting")
-    await lock.click()
+    lock = await more_action(olga, "Lock meeting")  # a toggle: "More" stays open
     await expect(lock).to_have_attribute("aria-pressed", "true", timeout=WAIT)
     await expect(lena.get_by_text("Meeting locked", exact=True)).to_be_visible()
     late = await open_page(f"/r/{room.slug}?lang=en")
@@ -303,14 +279,13 @@ async def test_lock_and_end_the_meeting(open_page: OpenPage, server: RunningServ
         "The meeting is locked: nobody new may join right now.", timeout=WAIT
     )
 
-    end = olga.get_by_role("button", name="End meeting for all")
-    await end.click()
+    await more_action(olga, "End meeting for all")
     dialog = olga.get_by_role("dialog", name="End the meeting for everyone?")
     await expect(dialog).to_be_visible()
-    await olga.keyboard.press("Escape")  # cancels
+    await olga.keyboard.press("Escape")  # cancels; "More" closed when its entry was chosen
     await expect(dialog).to_be_hidden()
-    await expect(end).to_be_focused()
-    await end.click()
+    await expect(more_button(olga)).to_be_focused()
+    await more_action(olga, "End meeting for all")
     await dialog.get_by_role("button", name="End meeting for all").click()
     for page in (olga, lena):
         await expect(page.get_by_text("The meeting was ended.")).to_be_visible(timeout=WAIT)
@@ -320,7 +295,7 @@ async def test_ending_by_the_first_one_in(open_page: OpenPage, server: RunningSe
     room = await owned_room(server)
     olga = await moderator(open_page, room)
     lena = await guest(open_page, room.slug, "Lena")
-    await olga.get_by_role("button", name="End meeting for all").click()
+    await more_action(olga, "End meeting for all")
     dialog = olga.get_by_role("dialog", name="End the meeting for everyone?")
     await dialog.get_by_role("button", name="End meeting for all").click()
     for page in (olga, lena):

@@ -43,6 +43,14 @@ CHECKS = [not_a_server_error, response_schema_conformance]
 # sessions of its own.
 SIGN_OUTS = ("DELETE /api/session", "DELETE /api/sessions")
 
+# The cases are drawn in a worker thread while this event loop serves them; the websockets
+# library's keepalive pings meanwhile take their payload from the global `random`, which
+# Hypothesis takes for a strategy using it (and fails the draw). Not the strategies' doing.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies"
+    ":hypothesis.errors.HypothesisDeprecationWarning"
+)
+
 
 @pytest.fixture(scope="module")
 async def rathaus(

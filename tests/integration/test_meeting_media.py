@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 
 from tests.support.bot import Bot, wait_until
 from tests.support.server import RunningServer
-from tests.support.waits import quiet_for
+from tests.support.waits import drain, quiet_for
 
 pytestmark = pytest.mark.janus
 
@@ -223,4 +223,38 @@ async def test_a_flood_of_messages_is_refused_and_then_closed(server: RunningSer
         await ben.expect("pong")
     finally:
         await flood.close()
+        await ben.close()
+
+
+async def test_a_subscriber_pauses_and_resumes_the_video(server: RunningServer) -> None:
+    """`receive_video` off: Janus relays no more video (the audio goes on); on: video again."""
+    name = room()
+    anna, ben = Bot(server.ws, name, "Anna"), Bot(server.ws, name, "Ben")
+    try:
+        await anna.join()
+        await anna.publish(RED, 440)
+        await ben.join()
+        feeds = ben.welcome["feeds"] or [(await ben.expect("feed_added"))["feed"]]
+        feed = feeds[0]["id"]
+        got = await ben.subscribe(feed)
+        await wait_until(lambda: got.video_frames > 10, what="Anna's video")
+
+        await ben.send({"type": "receive_video", "feed": feed, "on": False})
+        await drain(0.5)  # what was under way when Janus stopped
+        paused_at, heard = got.video_frames, len(got.audio_seen)
+        await quiet_for(1.5)
+        assert got.video_frames == paused_at, "video still arriving"
+        assert len(got.audio_seen) > heard + 20, "the audio stopped too"
+
+        await ben.send({"type": "receive_video", "feed": feed, "on": True})
+        await wait_until(lambda: got.video_frames > paused_at + 10, what="the video again")
+        await wait_until(lambda: close_to(got.mean_colour(), RED), what="Anna's red picture")
+
+        # Only for a feed one receives, and typed strictly
+        await ben.send({"type": "receive_video", "feed": "123456", "on": False})
+        assert (await ben.expect("error"))["code"] == "unknown_feed"
+        await ben.send({"type": "receive_video", "feed": feed, "on": "no"})
+        assert (await ben.expect("error"))["code"] == "bad_message"
+    finally:
+        await anna.close()
         await ben.close()

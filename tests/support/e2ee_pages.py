@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.support.browser import poll
+from tests.support.meeting_ui import close_dialog, open_dialog
 from tests.support.pages import WAIT
 from tests.support.pages import room as new_room
 
@@ -58,15 +59,18 @@ async def decrypting(page: Page, receivers: int) -> dict[str, Any]:
 
 
 async def safety_code(page: Page, participants: int) -> str:
-    """The code shown in the "Safety code" region, read out digit by digit as its description."""
-    region = page.get_by_role("region", name="Safety code")
-    await expect(region).to_be_visible(timeout=WAIT)
+    """The code shown in the "Safety code" region of the "Encryption" panel (opened from "More",
+    and closed again), read out digit by digit as its description."""
     state = await wait_e2ee(page, "a safety code", lambda s: s["safetyCode"] is not None)
+    panel = await open_dialog(page, "Encryption")
+    region = panel.get_by_role("region", name="Safety code")
+    await expect(region).to_be_visible(timeout=WAIT)
     code = state["safetyCode"]
     await expect(region).to_contain_text(code)
     spoken = ", ".join(" ".join(group) for group in code.split(" "))
     await expect(region).to_have_accessible_description(spoken)
     assert len(code.split(" ")) == 5
+    await close_dialog(page, panel)
     return str(code)
 
 

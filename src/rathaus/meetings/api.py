@@ -279,7 +279,7 @@ def _lane_of(message: p.ClientMessage) -> str:
             return pc
         case p.Subscribe(feed=feed) | p.Answer(feed=feed) | p.Unsubscribe(feed=feed):
             return f"sub:{feed}"
-        case p.Layer(feed=feed) | p.Restart(feed=feed):
+        case p.Layer(feed=feed) | p.ReceiveVideo(feed=feed) | p.Restart(feed=feed):
             return f"sub:{feed}"
     return "control"
 

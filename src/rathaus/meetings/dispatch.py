@@ -113,6 +113,8 @@ async def _media(meeting: Meeting, participant: Participant, message: p.ClientMe
             await media.unsubscribe(pid, feed)
         case p.Layer(feed=feed, substream=substream):
             await media.set_layer(pid, feed, substream)
+        case p.ReceiveVideo(feed=feed, on=on):
+            await media.receive_video(pid, feed, on)
         case p.Trickle(pc=pc, candidate=candidate):
             plain = candidate.model_dump(exclude_none=True) if candidate else None
             await media.trickle(pid, pc, plain)

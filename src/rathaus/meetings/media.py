@@ -299,6 +299,13 @@ class MeetingMedia:
         if sub.video_mid is not None:
             await self._call(videoroom.set_substream(sub.handle, substream, mid=sub.video_mid))
 
+    async def receive_video(self, participant: str, feed_id: str, on: bool) -> None:
+        """Pauses or resumes the video of a subscription (Janus stops relaying it; on resuming
+        it asks the publisher for a key frame)."""
+        sub = self._subscription(participant, feed_id)
+        if sub.video_mid is not None:
+            await self._call(videoroom.set_subscriber_send(sub.handle, on, mid=sub.video_mid))
+
     async def restart(self, participant: str, feed_id: str) -> str:
         """ICE restart of a subscription; a subscription Janus dropped meanwhile starts afresh."""
         if (participant, feed_id) not in self._subscriptions:

@@ -168,6 +168,15 @@ class Layer(_Message):
     substream: int = Field(ge=0, le=2)
 
 
+class ReceiveVideo(_Message):
+    """Whether this subscription's video is sent at all: off for tiles not shown and in
+    low-bandwidth modes (the audio goes on)."""
+
+    type: Literal["receive_video"]
+    feed: FeedId
+    on: StrictBool
+
+
 class Restart(_Message):
     type: Literal["restart"]
     feed: FeedId
@@ -320,6 +329,7 @@ ClientMessage = Annotated[
     | Answer
     | Unsubscribe
     | Layer
+    | ReceiveVideo
     | Restart
     | MediaState
     | Leave

@@ -268,6 +268,12 @@ async def set_substream(
     await handle.message({"request": "configure", "streams": [stream]})
 
 
+async def set_subscriber_send(handle: JanusHandle, send: bool, *, mid: str) -> None:
+    """Relay one stream of a subscription or not: ``{"request": "configure", "streams":
+    [{"mid": <subscriber mid>, "send": false}]}``."""
+    await handle.message({"request": "configure", "streams": [{"mid": mid, "send": send}]})
+
+
 async def restart_subscriber(handle: JanusHandle) -> JsonDict:
     """Subscriber ICE restart: ``{"request": "configure", "restart": true}``; returns Janus's new
     SDP offer, to be answered with :func:`start_subscriber`."""

@@ -2,7 +2,7 @@
 // screens, and wires Signaling (protocol.js) and MediaSession (media.js) to the views.
 
 import { guestLinkToken, roomFromPath } from './address.js';
-import { detectLanguage, errorText, hasKey, setLanguage, t, translate, language } from './i18n.js';
+import { detectLanguage, errorText, setLanguage, t, translate } from './i18n.js';
 import { msg } from './protocol.js';
 import { Signaling, closeWarm, preconnect } from './signaling.js';
 import { MediaSession } from './media.js';
@@ -12,11 +12,17 @@ import { LocalMedia } from './local.js';
 import { SignIn } from './signin.js';
 import { pageState } from './session.js';
 import { LobbyPanel, LobbyView } from './lobby.js';
-import { ConfirmDialog } from './dialog.js';
+import { ConfirmDialog, ModalPanel } from './dialog.js';
 import { ModeratorControls } from './moderator.js';
 import { HandsControl } from './hands.js';
+import { DevicesDialog } from './devices-dialog.js';
+import { installShortcuts } from './shortcuts.js';
 import { ReactionsControl } from './reactions.js';
 import { MeetingEncryption } from './encryption.js';
+import { EncryptionView, e2eeText } from './e2ee-view.js';
+import { MeetingInfo } from './meeting-info.js';
+import { Announcer } from './announcer.js';
+import { installHook } from './testhook.js';
 import { defaultDeviceStore, loadOrCreateDevice } from './e2ee/device.js';
 import { E2eeTransforms } from './e2ee/transforms.js';
 
@@ -60,15 +66,19 @@ function byId(id) {
   return el;
 }
 
-class App {
+export class App {
   constructor() {
     setLanguage(detectLanguage(location.search, navigator.languages ?? [navigator.language]));
     translate(document);
+    this.announcer = new Announcer();
+    // Where the focus goes when a dialog's opener has gone meanwhile.
+    const fallback = () => (this.screen === 'meeting' ? byId('meeting-heading') : null);
+    this.info = new MeetingInfo(fallback);
+    this.e2eeView = new EncryptionView((text) => this.announce(text, { transient: true }), fallback);
     this.room = roomFromPath();
     this.showRoomName(this.room);
     preconnect(Signaling.urlFor(this.room));
 
-    this.statusEl = byId('status');
     this.leftEl = byId('left');
     this.leftHeading = byId('left-heading');
     this.leftReason = byId('left-reason');
@@ -93,15 +103,11 @@ class App {
     this.participants = new Map();
     /** @type {Participant | null} */
     this.self = null;
-    /** @type {ReturnType<typeof setTimeout> | null} */
-    this.statusTimer = null;
     this.device = loadDevice();
     /** @type {E2eeTransforms | null} one per page, created when a meeting needs it */
     this.transforms = null;
     /** @type {MeetingEncryption | null} */
     this.encryption = null;
-    /** @type {boolean | null} the E2EE state last shown (null: none yet in this participation) */
-    this.e2eeShown = null;
 
     this.prejoin.onJoin = (name, stream) => this.join(name, stream);
     this.signIn.onReady = (session) => {
@@ -109,7 +115,7 @@ class App {
     };
     this.signIn.onChange = (session) => {
       if (session) this.prejoin.prefillName(session.user.display_name);
-      this.announce(session ? t('signin.signedIn', { name: session.user.display_name }) : t('signin.signedOut'), true);
+      this.announce(session ? t('signin.signedIn', { name: session.user.display_name }) : t('signin.signedOut'), { transient: true });
       // The socket must be opened after the cookie changed for the server to see it.
       closeWarm();
       preconnect(Signaling.urlFor(this.room));
@@ -121,7 +127,8 @@ class App {
     /** @type {import('./hands.js').MeetingParts} */
     const parts = {
       meeting: this.meeting, send: (m) => { this.signaling?.send(m); }, selfId: () => this.self?.id ?? null,
-      nameOf: (id) => this.names.get(id) ?? t('action.someone'), announce: (text) => this.announce(text, true),
+      nameOf: (id) => this.names.get(id) ?? t('action.someone'),
+      announce: (text, shown = false) => this.announce(text, { transient: true, shown }),
     };
     this.hands = new HandsControl(parts);
     this.reactions = new ReactionsControl(parts);
@@ -132,11 +139,23 @@ class App {
       send: (m) => { this.signaling?.send(m); },
       participant: (id) => this.participants.get(id),
       handRaised: (id) => this.hands.isRaised(id),
-      onLobbyEmptied: () => byId('meeting-heading').focus(),
+      selfId: parts.selfId,
+      names: this.names,
+      announce: parts.announce,
     });
     this.meeting.showToggle('screen', !!navigator.mediaDevices?.getDisplayMedia);
+    this.meeting.more.infoButton.addEventListener('click', () => this.info.open());
+    this.meeting.more.e2eeButton.addEventListener('click', () => this.e2eeView.open());
+    this.devices = new DevicesDialog(() => this.local, fallback);
+    byId('devices-button').addEventListener('click', () => this.devices.open());
+    this.shortcutsHelp = new ModalPanel('shortcuts-dialog', fallback);
+    byId('shortcuts-button').addEventListener('click', () => this.shortcutsHelp.show());
+    installShortcuts(
+      () => this.screen === 'meeting' && !document.querySelector('dialog[open]'),
+      (action) => this.shortcut(action),
+    );
     byId('rejoin-button').addEventListener('click', () => this.rejoin());
-    this.installHook();
+    installHook(this);
   }
 
   start() {
@@ -154,13 +173,10 @@ class App {
     document.body.dataset.screen = screen;
   }
 
-  /** Announces a status in the live region; transient ones clear themselves.
-   * @param {string | null} text @param {boolean} [transient] */
-  announce(text, transient = false) {
-    if (this.statusTimer) clearTimeout(this.statusTimer);
-    this.statusTimer = null;
-    this.statusEl.textContent = text ?? '';
-    if (text && transient) this.statusTimer = setTimeout(() => this.announce(null), 6000);
+  /** Announces a status (announcer.js: transient ones clear themselves; shown ones are seen too).
+   * @param {string | null} text @param {{transient?: boolean, shown?: boolean}} [how] */
+  announce(text, how) {
+    this.announcer.say(text, how);
   }
 
   // -- joining -------------------------------------------------------------------------------------
@@ -195,11 +211,11 @@ class App {
       signaling,
       device,
       transforms: () => this.pageTransforms(),
-      onChange: (state) => this.encryption === encryption && this.e2eeChanged(state),
+      onChange: (state) => this.encryption === encryption && this.e2eeView.show(state, this.screen === 'meeting'),
       ownerOf: (transformId) => media.receiverOwners.get(transformId),
     });
     this.encryption = encryption;
-    this.e2eeShown = null;
+    this.e2eeView.reset();
     /** @type {MediaSession} */
     const media = new MediaSession(signaling, { transformsFor: (m) => encryption.welcome(m) });
     const devices = {
@@ -226,52 +242,39 @@ class App {
       this.meeting.setAllowPlain(m.e2ee_required, m.e2ee.allow_unencrypted);
       this.syncParticipants(m.participants);
       this.meeting.setSelf({ ...m.self, audio: local.audioOn, video: local.videoOn }, local.stream);
-      this.setRole(m.self.role, false);
-      this.meeting.setLocked(m.locked);
-      this.lobbyPanel.replace(m.waiting);
-      for (const p of m.waiting) this.names.set(p.id, p.name);
       this.sendMediaState();
     });
-    signaling.on('knock', (m) => {
-      if (!current()) return;
-      this.names.set(m.participant.id, m.participant.name);
-      this.lobbyPanel.add(m.participant);
-      this.announce(t('mod.knock', { name: m.participant.name }), true);
-    });
-    signaling.on('knock_ended', (m) => current() && this.lobbyPanel.remove(m.id));
-    signaling.on('lobby_list', (m) => {
-      if (!current()) return;
-      for (const p of m.waiting) this.names.set(p.id, p.name);
-      this.lobbyPanel.replace(m.waiting);
-    });
-    signaling.on('moderation', (m) => current() && this.onModeration(m.action, m.by, m.target));
-    signaling.on('meeting_updated', (m) => current() && this.meeting.setLocked(m.locked));
-    signaling.on('e2ee_state', (m) => {
-      if (current()) this.meeting.setAllowPlain(this.meeting.e2eeRequired, m.allow_unencrypted);
-    });
-    signaling.on('e2ee_refused', (m) => current() && this.announce(t('mod.e2eeRefused', { name: m.name }), true));
+    this.moderatorControls.attach(signaling, current);
+    // What a moderator switched off: the user must see that too.
+    const shown = { transient: true, shown: true };
     signaling.on('muted', async () => {
       if (!current()) return;
       await local.setAudio(false);
-      this.announce(t('you.muted'), true);
+      this.announce(t('you.muted'), shown);
     });
     signaling.on('video_stopped', async () => {
       if (!current()) return;
       await local.setVideo(false);
-      this.announce(t('you.videoStopped'), true);
+      this.announce(t('you.videoStopped'), shown);
     });
     signaling.on('screen_stopped', async () => {
       if (!current()) return;
       await local.setScreen(false);
       this.meeting.setToggle('screen', false);
-      this.announce(t('you.screenStopped'), true);
+      this.announce(t('you.screenStopped'), shown);
     });
-    signaling.on('participant_joined', (m) => current() && this.upsert(m.participant));
+    signaling.on('participant_joined', (m) => {
+      if (!current()) return;
+      this.upsert(m.participant);
+      this.announcer.roll(t('people.joined', { name: m.participant.name }));
+    });
     signaling.on('participant_updated', (m) => current() && this.upsert(m.participant));
     signaling.on('participant_left', (m) => {
       if (!current()) return;
+      const name = this.participants.get(m.id)?.name;
       this.participants.delete(m.id);
       this.meeting.removeParticipant(m.id);
+      if (name) this.announcer.roll(t('people.left', { name }));
     });
     signaling.on('talking', (m) => current() && this.meeting.setTalking(m.participant, m.talking));
     signaling.on('error', (m) => {
@@ -295,15 +298,15 @@ class App {
       const wasUnavailable = this.meeting.notice.dataset.kind === 'unavailable';
       this.meeting.setNotice(available ? null : t('notice.mediaUnavailable'));
       this.meeting.notice.dataset.kind = available ? '' : 'unavailable';
-      if (!available) this.announce(t('status.mediaUnavailable'));
-      else if (wasUnavailable) this.announce(t('status.mediaRestored'), true);
+      if (!available) this.announce(t('status.mediaUnavailable')); // the notice shows it
+      else if (wasUnavailable) this.announce(t('status.mediaRestored'), { transient: true });
     });
     media.addEventListener('failure', () => current() && this.meeting.setNotice(t('notice.mediaFailed')));
     this.meeting.onTileWidth = (feedId, width) => current() && media.setTileWidth(feedId, width);
     local.onChange = () => current() && this.localChanged();
     local.onScreenEnded = () => current() && this.meeting.setToggle('screen', false);
 
-    this.announce(t('status.connecting'));
+    this.announce(t('status.connecting'), { shown: true });
     signaling.connect();
   }
 
@@ -330,15 +333,16 @@ class App {
         this.lobby.hide();
         this.show('meeting');
         this.updateToggles();
+        this.info.start();
         this.announce(null);
-        if (this.encryption?.on) this.announce(this.e2eeText(this.encryption.state.encrypted), true);
+        if (this.encryption?.on) this.announce(e2eeText(this.encryption.state.encrypted), { transient: true });
         byId('meeting-heading').focus?.();
       } else {
-        this.announce(t('status.reconnected'), true);
+        this.announce(t('status.reconnected'), { transient: true });
       }
       if (!resumed) console.info('rathaus: joined as a new participant');
     } else if (status === 'reconnecting') {
-      this.announce(t('status.reconnecting'));
+      this.announce(t('status.reconnecting'), { shown: true });
     } else if (status === 'closed') {
       const ending = code ? ENDINGS[code] : undefined;
       if (ending && this.screen !== 'left') {
@@ -357,7 +361,7 @@ class App {
         this.prejoin.setBusy(false);
         this.refused(code);
       } else if (this.screen === 'meeting' && code !== 'left') {
-        this.announce(t('status.connectionLost'));
+        this.announce(t('status.connectionLost'), { shown: true });
         this.ended('left.disconnected', 'left.headingOut');
       }
     }
@@ -395,52 +399,13 @@ class App {
     this.names.set(p.id, p.name);
     if (this.self && p.id === this.self.id) {
       this.self = p;
-      this.setRole(p.role, true);
+      this.moderatorControls.setRole(p.role, true);
       const local = this.local;
       this.meeting.upsert({ ...p, audio: !!local?.audioOn, video: !!local?.videoOn }, true);
       return;
     }
     this.participants.set(p.id, p);
     this.meeting.upsert(p);
-  }
-
-  // -- end-to-end encryption ---------------------------------------------------------------------
-
-  /** @param {boolean} encrypted @returns {string} */
-  e2eeText(encrypted) {
-    return t(encrypted ? 'e2ee.on' : 'e2ee.off');
-  }
-
-  /** Shows the meeting's E2EE state and safety code; announces a change of the state.
-   * @param {EncryptionState} state */
-  e2eeChanged(state) {
-    this.meeting.setE2ee(state.encrypted, this.e2eeText(state.encrypted), state.safetyCode);
-    const before = this.e2eeShown;
-    this.e2eeShown = state.encrypted;
-    if (before !== null && before !== state.encrypted && this.screen === 'meeting') {
-      this.announce(this.e2eeText(state.encrypted), true);
-    }
-  }
-
-  // -- moderation --------------------------------------------------------------------------------
-
-  /** Our own role (from welcome, or a promotion). @param {string} role @param {boolean} announce */
-  setRole(role, announce) {
-    const moderating = role === 'moderator';
-    if (announce && moderating && !this.meeting.moderator) this.announce(t('you.promoted'), true);
-    this.meeting.setModerator(moderating);
-    this.lobbyPanel.setEnabled(moderating);
-  }
-
-  /** Announces what a moderator did (not to the moderator, nor what the target hears anyway).
-   * @param {string} action @param {string} by @param {string | null} target */
-  onModeration(action, by, target) {
-    const selfId = this.self?.id;
-    if (!selfId || by === selfId || (target && target === selfId) || action === 'end') return;
-    const key = `action.${action}`;
-    if (!hasKey(key)) return;
-    const nameOf = (/** @type {string} */ id) => this.names.get(id) ?? t('action.someone');
-    this.announce(t(/** @type {MessageKey} */ (key), { by: nameOf(by), target: target ? nameOf(target) : '' }), true);
   }
 
   // -- local controls ----------------------------------------------------------------------------
@@ -457,12 +422,22 @@ class App {
     }
   }
 
+  /** @param {import('./shortcuts.js').ShortcutAction} action */
+  shortcut(action) {
+    const local = this.local;
+    if (action === 'help') this.shortcutsHelp.show();
+    else if (action === 'hand') this.hands.button.click();
+    else if (local && action === 'mic') this.toggle('mic', !local.audioOn);
+    else if (local && action === 'camera') this.toggle('camera', !local.videoOn);
+  }
+
   updateToggles() {
     const local = this.local;
     if (!local) return;
     this.meeting.setToggle('mic', local.audioOn, local.canAudio);
     this.meeting.setToggle('camera', local.videoOn, local.canVideo);
     this.meeting.setToggle('screen', local.screenOn);
+    this.meeting.presenter.show(local.screen);
   }
 
   localChanged() {
@@ -489,7 +464,7 @@ class App {
     this.encryption?.close();
     this.media?.close();
     this.local?.dispose();
-    this.dialog.close();
+    this.closeMeetingViews();
     this.prejoin.takeStream(); // stopped with the local media (or already handed over)
     this.show('left');
     this.leftHeading.textContent = t('left.heading');
@@ -510,7 +485,7 @@ class App {
     this.local?.dispose();
     if (this.screen === 'lobby' || this.screen === 'prejoin') this.prejoin.hide();
     this.prejoin.takeStream(); // stopped with the local media (or already handed over)
-    this.dialog.close();
+    this.closeMeetingViews();
     this.signaling?.close('left');
     this.meeting.reset();
     this.lobbyPanel.clear();
@@ -523,18 +498,28 @@ class App {
     this.leftHeading.focus();
   }
 
+  /** The dialogs and the clock of a participation that ended. */
+  closeMeetingViews() {
+    this.dialog.close();
+    this.devices.close();
+    this.shortcutsHelp.close();
+    this.info.stop();
+    this.e2eeView.reset();
+  }
+
   rejoin() {
     this.signaling = null;
     this.show('prejoin');
     this.prejoin.show().then(() => this.prejoin.submit());
   }
 
-  // -- test hook ---------------------------------------------------------------------------------
+  // -- the room ------------------------------------------------------------------------------------
 
   /** @param {string} name */
   showRoomName(name) {
     document.title = t('page.title', { room: name, brand: pageState().brand.name });
     byId('room-name').textContent = t('prejoin.room', { room: name });
+    this.info.setRoom(name, `${location.origin}/r/${encodeURIComponent(this.room)}`);
   }
 
   /** The room's display name, e.g. "Bezirksausschuss Süd" for /r/bezirksausschuss-sued, and its
@@ -544,52 +529,6 @@ class App {
     if (!room) return;
     this.showRoomName(room.name);
     if (room.has_password) this.prejoin.askPassword(false);
-  }
-
-  installHook() {
-    const app = this;
-    Object.defineProperty(window, 'rathaus', {
-      value: Object.freeze({
-        state() {
-          const media = app.media?.snapshot();
-          return {
-            room: app.room,
-            language: language(),
-            screen: app.screen,
-            joined: app.signaling?.status === 'joined' && app.screen === 'meeting',
-            connection: app.signaling?.status ?? 'idle',
-            participantId: app.self?.id ?? null,
-            name: app.self?.name ?? null,
-            audio: app.local?.audioOn ?? false,
-            video: app.local?.videoOn ?? false,
-            screenSharing: app.local?.screenOn ?? false,
-            mediaAvailable: media?.available ?? null,
-            iceRestarts: media?.iceRestarts ?? 0,
-            participants: [...app.participants.values()].map((p) => ({ ...p })),
-            publishing: media?.publishing ?? {},
-            subscriptions: media?.subscriptions ?? [],
-            subscribedFeeds: (media?.subscriptions ?? []).map((s) => s.feed),
-            tiles: app.meeting.snapshot().tiles,
-            role: app.self?.role ?? null,
-            moderator: app.meeting.moderator,
-            locked: app.meeting.locked,
-            lobby: app.screen === 'lobby' ? app.lobby.status : null,
-            waiting: app.lobbyPanel.snapshot(),
-            hands: app.hands.snapshot(),
-            signedIn: app.signIn.session?.user.username ?? null,
-            e2ee: {
-              on: app.encryption?.on ?? false,
-              encrypted: app.encryption?.state.encrypted ?? false,
-              safetyCode: app.encryption?.safetyCode?.display ?? null,
-              stats: app.encryption?.on ? app.encryption.stats : null,
-              stalls: app.encryption?.stalls ?? 0,
-            },
-          };
-        },
-      }),
-      configurable: false,
-      writable: false,
-    });
   }
 }
 

@@ -59,3 +59,36 @@ export class ConfirmDialog {
     if (this.dialog.open) this.dialog.close('');
   }
 }
+
+/** A modal panel (native <dialog>: "Meeting info", "Encryption"): its "Close" buttons and
+ * Escape close it, and the focus goes back to where it was (or to ``fallback`` when that went). */
+export class ModalPanel {
+  /** @param {string} id @param {() => HTMLElement | null} [fallback] */
+  constructor(id, fallback = () => null) {
+    this.dialog = /** @type {HTMLDialogElement} */ (byId(id));
+    /** @type {HTMLElement | null} */
+    this.opener = null;
+    for (const close of Array.from(this.dialog.querySelectorAll('.dialog-close'))) {
+      close.addEventListener('click', () => this.close());
+    }
+    this.dialog.addEventListener('close', () => {
+      const back = this.opener?.isConnected && this.opener.checkVisibility?.() ? this.opener : fallback();
+      this.opener = null;
+      back?.focus();
+    });
+  }
+
+  get open() { return this.dialog.open; }
+
+  /** @param {HTMLElement | null} [focus] what gets the focus inside (default: the first control) */
+  show(focus = null) {
+    if (this.dialog.open) return;
+    this.opener = /** @type {HTMLElement | null} */ (document.activeElement);
+    this.dialog.showModal();
+    focus?.focus();
+  }
+
+  close() {
+    if (this.dialog.open) this.dialog.close();
+  }
+}

@@ -1,6 +1,7 @@
-// Raised hands: the toolbar's "Raise hand" toggle, each hand's place in the queue on its tile
-// ("Hand raised (2)"), and for moderators a polite announcement of every new hand. The server
-// keeps the queue (docs/protocol.md, "Raised hands and reactions"); this only shows it.
+// Raised hands: the toolbar's "Raise hand" toggle, each hand's place in the queue on its tile and
+// in the participant list ("Hand raised (2)"), and for moderators a polite announcement of every
+// new hand. The server keeps the queue (docs/protocol.md, "Raised hands and reactions"); this
+// only shows it.
 
 import { t } from './i18n.js';
 import { msg } from './protocol.js';
@@ -14,7 +15,7 @@ import { msg } from './protocol.js';
  *   send: (m: import('./protocol.js').ClientMessage) => void,
  *   selfId: () => string | null,
  *   nameOf: (id: string) => string,
- *   announce: (text: string) => void,
+ *   announce: (text: string, shown?: boolean) => void,
  * }} MeetingParts
  */
 
@@ -39,7 +40,7 @@ export class HandsControl {
     signaling.on('moderation', (m) => {
       const self = this.parts.selfId();
       if (current() && m.action === 'lower_hand' && self && m.target === self) {
-        this.parts.announce(t('you.handLowered'));
+        this.parts.announce(t('you.handLowered'), true);
       }
     });
   }
@@ -54,6 +55,7 @@ export class HandsControl {
     const before = this.positions;
     this.positions = new Map(hands.map((h) => [h.participant, h.position]));
     for (const [id, tile] of this.parts.meeting.tiles) tile.setHand(this.positions.get(id) ?? null);
+    this.parts.meeting.people.setHands(this.positions);
     const self = this.parts.selfId();
     this.button.setAttribute('aria-pressed', String(!!self && this.positions.has(self)));
     if (!announce || !this.parts.meeting.moderator) return;

@@ -1,4 +1,5 @@
-// The lobby: the waiting screen of someone knocking, and the moderators' "Waiting room" panel.
+// The lobby: the waiting screen of someone knocking, and the moderators' "Waiting room" at the
+// top of the participants panel (people.js).
 // Names from the server are only ever set through textContent and attributes.
 
 import { t } from './i18n.js';
@@ -69,6 +70,8 @@ export class LobbyPanel {
     this.onAdmitAll = () => {};
     /** Where focus goes when the panel empties while it had focus. @type {() => void} */
     this.onEmptied = () => {};
+    /** Who waits, as moderators see it (none for the others). @type {(names: string[]) => void} */
+    this.onWaiting = () => {};
     this.admitAllButton.addEventListener('click', () => this.onAdmitAll());
   }
 
@@ -95,6 +98,7 @@ export class LobbyPanel {
       existing.row.querySelector('[role="group"]')?.setAttribute('aria-label', p.name);
       const nameEl = existing.row.querySelector('.lobby-name');
       if (nameEl) nameEl.textContent = p.name;
+      this.update();
       return;
     }
     const row = document.createElement('li');
@@ -148,6 +152,7 @@ export class LobbyPanel {
     const show = this.enabled && this.rows.size > 0;
     this.root.hidden = !show;
     this.admitAllButton.hidden = this.rows.size < 2;
+    this.onWaiting(show ? [...this.rows.values()].map(({ participant }) => participant.name) : []);
     if (hadFocus && !show) this.onEmptied();
   }
 

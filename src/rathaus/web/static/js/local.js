@@ -1,7 +1,7 @@
 // The participant's own media: microphone, camera and screen tracks and their on/off state.
 // Hands tracks to MediaSession; no DOM access.
 
-import { NONE } from './prejoin.js';
+import { NONE } from './devices.js';
 
 /** @typedef {import('./media.js').MediaSession} MediaSession */
 
@@ -120,12 +120,44 @@ export class LocalMedia {
     return true;
   }
 
-  /** @param {'audio' | 'video'} kind @returns {Promise<MediaStreamTrack | null>} */
-  async open(kind) {
+  /** Another camera from now on; opened at once if the camera is on.
+   * @param {string} id @returns {Promise<boolean>} success */
+  async useCamera(id) {
+    this.cameraId = id === NONE ? '' : id;
+    if (id === NONE) return this.setVideo(false);
+    if (!this.videoOn) return true;
+    const track = await this.open('video', true);
+    if (!track) return false;
+    this.video?.stop();
+    this.video = track;
+    await this.media.setCameraTracks(this.audio, this.video);
+    this.changed();
+    return true;
+  }
+
+  /** Another microphone from now on, muted or not as the one before.
+   * @param {string} id @returns {Promise<boolean>} success */
+  async useMicrophone(id) {
+    this.micId = id === NONE ? '' : id;
+    const enabled = this.audioOn;
+    const track = id === NONE ? null : await this.open('audio', true);
+    if (!track && id !== NONE) return false;
+    if (track) track.enabled = enabled;
+    this.audio?.stop();
+    this.audio = track;
+    await this.media.setCameraTracks(this.audio, this.video);
+    this.changed();
+    return true;
+  }
+
+  /** The chosen device of ``kind``; ``exact``: that one or none (a switch the user asked for),
+   * else preferably that one (it may have gone since).
+   * @param {'audio' | 'video'} kind @param {boolean} [exact] @returns {Promise<MediaStreamTrack | null>} */
+  async open(kind, exact = false) {
     const id = kind === 'audio' ? this.micId : this.cameraId;
     /** @type {MediaTrackConstraints} */
     const constraints = kind === 'video' ? { width: { ideal: 1280 }, height: { ideal: 720 } } : {};
-    if (id) constraints.deviceId = { ideal: id };
+    if (id) constraints.deviceId = exact ? { exact: id } : { ideal: id };
     try {
       const stream = await navigator.mediaDevices.getUserMedia({ [kind]: constraints });
       const track = (kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks())[0] ?? null;

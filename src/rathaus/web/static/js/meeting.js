@@ -1,7 +1,12 @@
-// The meeting screen: the tile grid, the screen-share stage, the notice line and the toolbar.
-// It renders what app.js tells it and reports the user's actions through callbacks.
+// The meeting screen: the tile grid, the screen-share stage, the notice line, the toolbar with
+// its "More" popup, and the participants panel beside the videos (people.js). It renders what
+// app.js tells it and reports the user's actions through callbacks.
 
 import { Tile } from './tile.js';
+import { Toolbar } from './toolbar.js';
+import { MoreMenu } from './more.js';
+import { PeoplePanel } from './people.js';
+import { PresenterBar } from './presenter.js';
 
 /** @typedef {import('./tile.js').TileAction} TileAction */
 /** @typedef {import('./protocol.js').Participant} Participant */
@@ -22,7 +27,10 @@ export class MeetingView {
     this.stage = byId('stage');
     this.stageTiles = byId('stage-tiles');
     this.notice = byId('notice');
-    this.toolbar = byId('toolbar');
+    this.toolbar = new Toolbar(byId('toolbar'));
+    this.more = new MoreMenu(this.root);
+    this.people = new PeoplePanel();
+    this.presenter = new PresenterBar();
     /** @type {Record<ToggleName, HTMLButtonElement>} */
     this.buttons = {
       mic: /** @type {HTMLButtonElement} */ (byId('mic-button')),
@@ -31,12 +39,7 @@ export class MeetingView {
     };
     this.leaveButton = /** @type {HTMLButtonElement} */ (byId('leave-button'));
     this.lockedIndicator = byId('locked-indicator');
-    this.e2eeIndicator = byId('e2ee-indicator');
-    this.e2eeText = byId('e2ee-text');
-    this.safety = byId('safety');
-    this.safetyCode = byId('safety-code');
-    this.safetySpoken = byId('safety-spoken');
-    /** moderators' toolbar buttons */
+    /** moderators' entries in "More" */
     this.modButtons = {
       muteAll: /** @type {HTMLButtonElement} */ (byId('mute-all-button')),
       lock: /** @type {HTMLButtonElement} */ (byId('lock-button')),
@@ -67,7 +70,7 @@ export class MeetingView {
         if (tile && tile.feedId) this.onTileWidth(tile.feedId, entry.contentRect.width);
       }
     });
-    this.setupToolbarKeys();
+    this.people.actionsOf = (id) => (this.moderator && id !== this.selfId ? () => this.actionsFor(id) : null);
   }
 
   /** @param {(name: ToggleName, pressed: boolean) => void} handler */
@@ -77,6 +80,7 @@ export class MeetingView {
         handler(/** @type {ToggleName} */ (name), button.getAttribute('aria-pressed') !== 'true');
       });
     }
+    this.presenter.onStop = () => handler('screen', false);
   }
 
   /** @param {() => void} handler */
@@ -88,12 +92,9 @@ export class MeetingView {
   setModerator(on) {
     if (on === this.moderator) return;
     this.moderator = on;
-    for (const [name, button] of Object.entries(this.modButtons)) {
-      button.tabIndex = -1;
-      button.hidden = !on || (name === 'allowPlain' && !this.e2eeRequired);
-    }
+    this.more.setModerator(on, this.e2eeRequired);
     for (const tile of this.tiles.values()) this.updateActions(tile);
-    this.fixTabStop();
+    this.people.updateActions();
   }
 
   /** @param {Tile} tile */
@@ -117,24 +118,8 @@ export class MeetingView {
   setAllowPlain(required, allowed) {
     this.e2eeRequired = required;
     this.allowPlain = allowed;
-    const button = this.modButtons.allowPlain;
-    button.hidden = !this.moderator || !required;
-    button.setAttribute('aria-pressed', String(allowed));
-    this.fixTabStop();
-  }
-
-  /**
-   * The meeting's end-to-end encryption: the state (always shown) and the safety code (while
-   * this browser encrypts). Texts are given by the caller (already translated).
-   * @param {boolean} encrypted @param {string} text
-   * @param {{display: string, spoken: string} | null} code
-   */
-  setE2ee(encrypted, text, code) {
-    this.e2eeIndicator.dataset.encrypted = String(encrypted);
-    this.e2eeText.textContent = text;
-    this.safety.hidden = !code;
-    this.safetyCode.textContent = code ? code.display : '';
-    this.safetySpoken.textContent = code ? code.spoken : '';
+    this.more.setModerator(this.moderator, required);
+    this.modButtons.allowPlain.setAttribute('aria-pressed', String(allowed));
   }
 
   /** @param {ToggleName} name @param {boolean} pressed @param {boolean} [enabled] */
@@ -142,20 +127,13 @@ export class MeetingView {
     const button = this.buttons[name];
     button.setAttribute('aria-pressed', String(pressed));
     button.disabled = !enabled;
-    this.fixTabStop();
+    this.toolbar.fixTabStop();
   }
 
   /** @param {ToggleName} name @param {boolean} visible */
   showToggle(name, visible) {
     this.buttons[name].hidden = !visible;
-    this.fixTabStop();
-  }
-
-  /** Keeps exactly one usable toolbar button in the tab order. */
-  fixTabStop() {
-    const list = Array.from(this.toolbar.querySelectorAll('button')).filter((b) => !b.hidden && !b.disabled);
-    if (list.some((b) => b.tabIndex === 0)) return;
-    if (list[0]) list[0].tabIndex = 0;
+    this.toolbar.fixTabStop();
   }
 
   /** @param {string | null} text */
@@ -175,6 +153,9 @@ export class MeetingView {
     this.screens.clear();
     this.updateStage();
     this.setNotice(null);
+    this.people.clear();
+    this.more.close();
+    this.presenter.show(null);
   }
 
   /** @param {Participant} self @param {MediaStream | null} stream */
@@ -183,6 +164,7 @@ export class MeetingView {
       const old = this.tiles.get(this.selfId);
       if (old) this.dropTile(old);
       this.tiles.delete(this.selfId);
+      this.people.remove(this.selfId);
     }
     this.selfId = self.id;
     const tile = this.upsert(self, true);
@@ -203,9 +185,11 @@ export class MeetingView {
       this.updateGridSize();
       this.updateActions(tile);
     }
+    const plain = this.e2eeRequired && !p.device?.e2ee;
     tile.setName(p.name);
     tile.setModerator(p.role === 'moderator');
-    tile.setPlain(this.e2eeRequired && !p.device?.e2ee);
+    tile.setPlain(plain);
+    this.people.upsert(p, self, plain);
     tile.setAudioOn(p.audio);
     tile.setVideoOn(p.video);
     for (const screen of this.screens.values()) {
@@ -219,6 +203,7 @@ export class MeetingView {
     const tile = this.tiles.get(id);
     if (tile) this.dropTile(tile);
     this.tiles.delete(id);
+    this.people.remove(id);
     for (const [feedId, screen] of [...this.screens]) {
       if (screen.participantId === id) this.detachFeed(feedId);
     }
@@ -287,34 +272,6 @@ export class MeetingView {
     this.grid.dataset.count = bucket;
   }
 
-  /** Arrow keys move between toolbar buttons (one tab stop, as the ARIA toolbar pattern has it). */
-  setupToolbarKeys() {
-    const buttons = () => /** @type {HTMLButtonElement[]} */ (
-      Array.from(this.toolbar.querySelectorAll('button')).filter((b) => !b.hidden && !b.disabled));
-    const focusAt = (/** @type {number} */ index) => {
-      const list = buttons();
-      if (!list.length) return;
-      const target = list[(index + list.length) % list.length];
-      for (const b of list) b.tabIndex = b === target ? 0 : -1;
-      target.focus();
-    };
-    this.toolbar.addEventListener('keydown', (e) => {
-      const list = buttons();
-      const index = list.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
-      if (index < 0) return;
-      const moves = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: list.length - 1 };
-      if (e.key in moves) {
-        e.preventDefault();
-        focusAt(moves[/** @type {keyof typeof moves} */ (e.key)]);
-      }
-    });
-    this.toolbar.addEventListener('focusin', (e) => {
-      for (const b of buttons()) b.tabIndex = b === e.target ? 0 : -1;
-    });
-    const list = buttons();
-    list.forEach((b, i) => { b.tabIndex = i === 0 ? 0 : -1; });
-  }
-
   /** Read-only view for the test hook. */
   snapshot() {
     return {
@@ -326,8 +283,8 @@ export class MeetingView {
       notice: this.notice.hidden ? null : this.notice.textContent,
       moderator: this.moderator,
       locked: this.locked,
-      e2ee: this.e2eeText.textContent,
-      safetyCode: this.safety.hidden ? null : this.safetyCode.textContent,
+      people: this.people.snapshot(),
+      presenting: this.presenter.snapshot().sharing,
     };
   }
 }

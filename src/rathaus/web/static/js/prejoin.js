@@ -1,13 +1,18 @@
-// The pre-join screen: camera/microphone preview, device choice and the display name.
+// The pre-join screen: camera/microphone preview, device choice (with a microphone level meter
+// and, where the browser can, the loudspeaker), joining with microphone or camera off, and the
+// display name.
 
 import { t } from './i18n.js';
 import { normalizeName } from './protocol.js';
+import { LevelMeter } from './level.js';
+import { canChooseSpeaker, setSpeaker } from './speaker.js';
+import { NONE, fillDeviceSelect, fillSpeakerSelect, listDevices, speakers } from './devices.js';
 
 const NAME_KEY = 'rathaus.name';
 const CAMERA_KEY = 'rathaus.camera';
 const MIC_KEY = 'rathaus.microphone';
-/** Value of the "no device" option in the selects. */
-export const NONE = 'none';
+const MIC_OFF_KEY = 'rathaus.joinMicOff';
+const CAMERA_OFF_KEY = 'rathaus.joinCameraOff';
 
 /** @param {string} key @returns {string | null} */
 function load(key) {
@@ -81,6 +86,11 @@ export class PreJoin {
     this.passwordField = byId('room-password-field');
     this.passwordInput = /** @type {HTMLInputElement} */ (byId('room-password-input'));
     this.button = /** @type {HTMLButtonElement} */ (byId('join-button'));
+    this.micOff = /** @type {HTMLInputElement} */ (byId('mic-off-input'));
+    this.cameraOff = /** @type {HTMLInputElement} */ (byId('camera-off-input'));
+    this.speakerField = byId('speaker-field');
+    this.speakerSelect = /** @type {HTMLSelectElement} */ (byId('speaker-select'));
+    this.level = new LevelMeter(/** @type {HTMLMeterElement} */ (byId('mic-level')));
     /** @type {MediaStream | null} */
     this.stream = null;
     this.busy = false;
@@ -101,6 +111,30 @@ export class PreJoin {
     }
     this.cameraSelect.addEventListener('change', () => this.reopen());
     this.micSelect.addEventListener('change', () => this.reopen());
+    this.micOff.checked = load(MIC_OFF_KEY) === 'true';
+    this.cameraOff.checked = load(CAMERA_OFF_KEY) === 'true';
+    this.micOff.addEventListener('change', () => {
+      store(MIC_OFF_KEY, String(this.micOff.checked));
+      this.applyMicOff();
+    });
+    this.cameraOff.addEventListener('change', () => {
+      store(CAMERA_OFF_KEY, String(this.cameraOff.checked));
+      this.reopen();
+    });
+    this.speakerSelect.addEventListener('change', () => setSpeaker(this.speakerSelect.value));
+  }
+
+  /** The camera to open: none while "join with camera off" is ticked. @param {string | null} id */
+  cameraToOpen(id) {
+    return this.cameraOff.checked ? NONE : id;
+  }
+
+  /** "Join with microphone off": the microphone stays open (so that it can be switched on at
+   * once in the meeting) but sends silence, and the meter shows nothing. */
+  applyMicOff() {
+    const track = this.stream?.getAudioTracks()[0] ?? null;
+    if (track) track.enabled = !this.micOff.checked;
+    this.level.attach(track);
   }
 
   /** Shows the screen and starts the preview with the remembered devices. */
@@ -108,7 +142,7 @@ export class PreJoin {
     this.root.hidden = false;
     this.setBusy(false);
     if (!this.stream) {
-      this.opening = openDevices(load(CAMERA_KEY), load(MIC_KEY)).then((stream) => {
+      this.opening = openDevices(this.cameraToOpen(load(CAMERA_KEY)), load(MIC_KEY)).then((stream) => {
         this.stream = stream;
         this.showPreview();
       });
@@ -148,6 +182,7 @@ export class PreJoin {
   hide() {
     this.root.hidden = true;
     this.video.srcObject = null;
+    this.level.detach();
   }
 
   /** Hands the preview stream over to the meeting (the caller owns it from now on).
@@ -196,7 +231,7 @@ export class PreJoin {
     store(MIC_KEY, micId ?? '');
     stopStream(this.stream);
     this.stream = null;
-    this.opening = openDevices(cameraId, micId).then((stream) => {
+    this.opening = openDevices(this.cameraToOpen(cameraId), micId).then((stream) => {
       this.stream = stream;
       this.showPreview();
     });
@@ -209,47 +244,33 @@ export class PreJoin {
     this.video.srcObject = hasVideo ? this.stream : null;
     this.video.hidden = !hasVideo;
     this.previewOff.hidden = hasVideo;
+    this.previewOff.textContent = t(this.cameraOff.checked ? 'prejoin.cameraOffPreview' : 'prejoin.previewOff');
+    this.applyMicOff();
     const anyDevice = !!this.stream?.getTracks().length;
-    const noneChosen = this.cameraSelect.value === NONE && this.micSelect.value === NONE;
+    const noneChosen = (this.cameraOff.checked || this.cameraSelect.value === NONE) && this.micSelect.value === NONE;
     this.mediaNote.textContent = anyDevice || noneChosen ? '' : t('prejoin.mediaDenied');
     this.mediaNote.hidden = anyDevice || noneChosen;
   }
 
   async fillDeviceLists() {
-    /** @type {MediaDeviceInfo[]} */
-    let devices = [];
-    try {
-      devices = (await navigator.mediaDevices?.enumerateDevices?.()) ?? [];
-    } catch {
-      devices = [];
-    }
+    const devices = await listDevices();
     const current = {
-      videoinput: this.stream?.getVideoTracks()[0]?.getSettings().deviceId ?? NONE,
+      // With the camera off, the camera chosen before stays chosen.
+      videoinput: this.stream?.getVideoTracks()[0]?.getSettings().deviceId
+        ?? (this.cameraOff.checked ? load(CAMERA_KEY) || this.cameraSelect.value || NONE : NONE),
       audioinput: this.stream?.getAudioTracks()[0]?.getSettings().deviceId ?? NONE,
     };
-    this.fill(this.cameraSelect, devices.filter((d) => d.kind === 'videoinput'), current.videoinput,
+    fillDeviceSelect(this.cameraSelect, devices.filter((d) => d.kind === 'videoinput'), current.videoinput,
       t('prejoin.noCamera'));
-    this.fill(this.micSelect, devices.filter((d) => d.kind === 'audioinput'), current.audioinput,
+    fillDeviceSelect(this.micSelect, devices.filter((d) => d.kind === 'audioinput'), current.audioinput,
       t('prejoin.noMicrophone'));
+    this.fillSpeakers(speakers(devices));
   }
 
-  /**
-   * @param {HTMLSelectElement} select @param {MediaDeviceInfo[]} devices
-   * @param {string} selected @param {string} noneLabel
-   */
-  fill(select, devices, selected, noneLabel) {
-    select.replaceChildren();
-    devices.forEach((device, i) => {
-      if (!device.deviceId) return; // no permission yet: ids and labels are hidden
-      const option = document.createElement('option');
-      option.value = device.deviceId;
-      option.textContent = device.label || t('prejoin.deviceN', { n: i + 1 });
-      select.append(option);
-    });
-    const none = document.createElement('option');
-    none.value = NONE;
-    none.textContent = noneLabel;
-    select.append(none);
-    select.value = Array.from(select.options).some((o) => o.value === selected) ? selected : NONE;
+  /** The loudspeaker choice, shown only where the browser can choose and there is a choice.
+   * @param {MediaDeviceInfo[]} outputs */
+  fillSpeakers(outputs) {
+    this.speakerField.hidden = !canChooseSpeaker || outputs.length === 0;
+    if (!this.speakerField.hidden) fillSpeakerSelect(this.speakerSelect, outputs);
   }
 }

@@ -137,6 +137,7 @@
  *   | {type: 'answer', feed: string, sdp: string}
  *   | {type: 'unsubscribe', feed: string}
  *   | {type: 'layer', feed: string, substream: number}
+ *   | {type: 'receive_video', feed: string, on: boolean}
  *   | {type: 'restart', feed: string}
  *   | {type: 'media', audio: boolean, video: boolean}
  *   | {type: 'leave'}
@@ -282,6 +283,8 @@ export const msg = Object.freeze({
   unsubscribe(feed) { return { type: 'unsubscribe', feed }; },
   /** @param {string} feed @param {Substream} substream @returns {ClientMessage} */
   layer(feed, substream) { return { type: 'layer', feed, substream }; },
+  /** @param {string} feed @param {boolean} on @returns {ClientMessage} */
+  receiveVideo(feed, on) { return { type: 'receive_video', feed, on }; },
   /** @param {string} feed @returns {ClientMessage} */
   restart(feed) { return { type: 'restart', feed }; },
   /** @param {boolean} audio @param {boolean} video @returns {ClientMessage} */

@@ -71,7 +71,7 @@ export class ReactionsControl {
     });
     signaling.on('error', (m) => {
       if (current() && m.code === 'rate_limited' && m.ref === 'react') {
-        this.parts.announce(t('reactions.tooMany'));
+        this.parts.announce(t('reactions.tooMany'), true);
       }
     });
   }

@@ -1,7 +1,9 @@
 // One video tile: a participant's camera (in the grid) or a screen share (on the stage).
 // Server-provided names are only ever set through textContent and attributes.
 
+import { applySpeaker } from './speaker.js';
 import { t } from './i18n.js';
+import { ActionMenu } from './menu.js';
 
 /** Initials for the camera-off placeholder: first letters of the first two words.
  * @param {string} name @returns {string} */
@@ -42,6 +44,7 @@ export class Tile {
     this.video.muted = self;
     this.video.setAttribute('playsinline', '');
     if (self) this.video.setAttribute('muted', '');
+    else applySpeaker(this.video);
 
     this.placeholder = document.createElement('div');
     this.placeholder.className = 'placeholder';
@@ -85,14 +88,13 @@ export class Tile {
     handIcon.className = 'icon icon-hand';
     this.handPosition = document.createElement('span');
     this.hand.append(handIcon, this.handPosition);
-    /** @type {(() => TileAction[]) | null} moderator actions on this participant */
-    this.actions = null;
-    /** @type {HTMLButtonElement | null} */
-    this.moreButton = null;
-    /** @type {HTMLDivElement | null} */
+    /** @type {ActionMenu | null} moderator actions on this participant */
     this.menu = null;
+    /** @type {(() => void) | null} follows the full screen state (screen tiles) */
+    this.onFullScreen = null;
 
     this.el.append(this.video, this.placeholder, this.hand, this.caption);
+    if (kind === 'screen' && document.fullscreenEnabled) this.addFullScreen();
     this.setName(name);
     this.setVideoOn(kind === 'screen');
   }
@@ -104,7 +106,29 @@ export class Tile {
     this.el.setAttribute('aria-label', label);
     this.nameEl.textContent = label;
     this.placeholder.textContent = initials(name);
-    this.moreButton?.setAttribute('aria-label', t('mod.more', { name }));
+    this.menu?.setLabel(t('mod.more', { name }));
+  }
+
+  /** Viewers put a shared screen into full screen (the tile, so that its caption stays). */
+  addFullScreen() {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'full-screen';
+    button.setAttribute('aria-label', t('tile.fullScreen'));
+    button.title = t('tile.fullScreen');
+    button.setAttribute('aria-pressed', 'false');
+    const icon = document.createElement('span');
+    icon.className = 'icon icon-fullscreen';
+    icon.setAttribute('aria-hidden', 'true');
+    button.append(icon);
+    button.addEventListener('click', () => {
+      const action = document.fullscreenElement === this.el
+        ? document.exitFullscreen() : this.el.requestFullscreen();
+      action.catch((e) => console.info('rathaus: full screen refused', e instanceof Error ? e.name : e));
+    });
+    this.onFullScreen = () => button.setAttribute('aria-pressed', String(document.fullscreenElement === this.el));
+    document.addEventListener('fullscreenchange', this.onFullScreen);
+    this.el.append(button);
   }
 
   /** @param {boolean} on */
@@ -132,85 +156,21 @@ export class Tile {
   }
 
   /**
-   * Moderator actions: a "More actions for <name>" disclosure button whose panel lists the
-   * actions (plain buttons; Escape closes it). null removes it.
+   * Moderator actions: a "More actions for <name>" button whose popup lists the actions
+   * (menu.js). null removes it.
    * @param {(() => TileAction[]) | null} actions
    */
   setActions(actions) {
-    this.actions = actions;
     if (!actions) {
-      this.closeMenu(false);
-      this.moreButton?.remove();
       this.menu?.remove();
-      this.moreButton = null;
       this.menu = null;
       return;
     }
-    if (this.moreButton) return;
-    const id = `tile-menu-${++menuCounter}`;
-    const more = document.createElement('button');
-    more.type = 'button';
-    more.className = 'more';
-    more.setAttribute('aria-expanded', 'false');
-    more.setAttribute('aria-controls', id);
-    more.setAttribute('aria-label', t('mod.more', { name: this.name }));
-    more.title = t('mod.more', { name: this.name });
-    const icon = document.createElement('span');
-    icon.className = 'icon icon-more';
-    icon.setAttribute('aria-hidden', 'true');
-    more.append(icon);
-    const menu = document.createElement('div');
-    menu.id = id;
-    menu.className = 'tile-menu';
-    menu.hidden = true;
-    more.addEventListener('click', () => (menu.hidden ? this.openMenu() : this.closeMenu(true)));
-    const container = document.createElement('div');
-    container.className = 'tile-actions';
-    container.append(more, menu);
-    container.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && !menu.hidden) {
-        e.preventDefault();
-        e.stopPropagation();
-        this.closeMenu(true);
-      }
-    });
-    container.addEventListener('focusout', (e) => {
-      const next = /** @type {Node | null} */ (e.relatedTarget);
-      if (!menu.hidden && next && !container.contains(next)) this.closeMenu(false);
-    });
-    this.moreButton = more;
-    this.menu = menu;
-    this.el.append(container);
-  }
-
-  openMenu() {
-    const menu = this.menu;
-    if (!menu || !this.moreButton || !this.actions) return;
-    menu.replaceChildren();
-    for (const action of this.actions()) {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.textContent = action.label;
-      if (action.danger) button.className = 'danger';
-      button.addEventListener('click', () => {
-        this.closeMenu(true);
-        action.run();
-      });
-      menu.append(button);
-    }
-    menu.hidden = false;
-    this.el.classList.add('menu-open');
-    this.moreButton.setAttribute('aria-expanded', 'true');
-    /** @type {HTMLButtonElement | null} */ (menu.querySelector('button'))?.focus();
-  }
-
-  /** @param {boolean} refocus move focus back to the "More actions" button */
-  closeMenu(refocus) {
-    if (!this.menu || this.menu.hidden) return;
-    this.menu.hidden = true;
-    this.el.classList.remove('menu-open');
-    this.moreButton?.setAttribute('aria-expanded', 'false');
-    if (refocus) this.moreButton?.focus();
+    if (this.menu) return;
+    this.menu = new ActionMenu(`tile-menu-${++menuCounter}`, actions);
+    this.menu.setLabel(t('mod.more', { name: this.name }));
+    this.menu.onToggle = (open) => this.el.classList.toggle('menu-open', open);
+    this.el.append(this.menu.el);
   }
 
   /** @param {boolean} on */
@@ -258,6 +218,8 @@ export class Tile {
   }
 
   remove() {
+    this.menu?.remove();
+    if (this.onFullScreen) document.removeEventListener('fullscreenchange', this.onFullScreen);
     this.video.srcObject = null;
     this.el.remove();
   }
