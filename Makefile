@@ -6,7 +6,7 @@ RUN_DEBS := janus
 TEST_DEBS := janus janus-demos chromium firefox-esr postgresql coturn iproute2 procps slapd ldap-utils fonts-noto-color-emoji
 ARGS ?=
 
-.PHONY: run test lint typecheck unit integration e2e bench mutation clean
+.PHONY: run test lint typecheck unit integration e2e bench mutation vendor clean
 
 $(BIN)/rathaus: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ run: $(BIN)/rathaus
 node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
+
+# The browser's npm packages (ts-mls and what it imports) as native ES modules under
+# src/rathaus/web/static/vendor: committed, so `make run` needs no Node.js; tests/js/vendor.test.mjs
+# fails when they differ from what package-lock.json pins. Run after changing those packages.
+vendor: node_modules/.installed
+	node scripts/vendor-js.mjs
 
 # The OpenID provider the OIDC sign-in tests run (tests/support/oidc_provider/provider.js).
 OIDC_PROVIDER := tests/support/oidc_provider
@@ -55,6 +61,7 @@ bench: $(VENV)/.test-installed
 	./scripts/in-test-network.sh $(BIN)/python bench/idle.py
 	./scripts/in-test-network.sh $(BIN)/python bench/e2ee.py
 	./scripts/in-test-network.sh $(BIN)/python bench/keys.py
+	node bench/mls.mjs
 
 # Mutation testing of the security rules ([tool.mutmut] in pyproject.toml), against the unit
 # tests only; not part of `make test`. Runs in a copy of the tree in build/mutation (where

@@ -176,6 +176,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(oidc_api.router)
     app.include_router(audit_api.router)
     app.include_router(rooms_api.router)
+    app.include_router(rooms_api.direct_router)
     app.include_router(meetings_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")

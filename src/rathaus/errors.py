@@ -45,6 +45,7 @@ class ErrorCode(enum.StrEnum):
     GUESTS_NOT_ALLOWED = "guests_not_allowed"
     GUEST_LINK_EXPIRED = "guest_link_expired"
     GUEST_LINK_REVOKED = "guest_link_revoked"
+    MEMBERS_ONLY = "members_only"  # a direct conversation's meeting: its two members only
     MEETING_LOCKED = "meeting_locked"
     PASSWORD_REQUIRED = "password_required"
     WRONG_PASSWORD = "wrong_password"
@@ -54,6 +55,8 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_PARTICIPANT = "unknown_participant"
     # end-to-end encryption
     E2EE_REQUIRED = "e2ee_required"
+    # rooms
+    DIRECT_ROOM = "direct_room"  # a direct conversation keeps its two members
 
 
 class RathausError(Exception):

@@ -151,3 +151,43 @@ async def test_keyboard_shortcuts(open_page: OpenPage) -> None:
     await expect(mic).to_have_attribute("aria-pressed", "true")
     await page.keyboard.press("Escape")
     await expect(help_).to_be_hidden()
+
+
+COUNT_OSCILLATORS = """() => {
+  window.__oscillators = 0;
+  const original = AudioContext.prototype.createOscillator;
+  AudioContext.prototype.createOscillator = function () {
+    window.__oscillators += 1;
+    return original.call(this);
+  };
+}"""
+
+
+async def oscillators(page: Page) -> int:
+    return int(await page.evaluate("() => window.__oscillators"))
+
+
+async def test_sounds_when_people_join_or_leave_if_turned_on(open_page: OpenPage) -> None:
+    name = room("d-")
+
+    async def counting(page: Page) -> None:
+        await page.add_init_script(script=f"({COUNT_OSCILLATORS})()")
+
+    anna = await join(open_page, name, "Anna", before=counting)
+    ben = await join(open_page, name, "Ben")
+    await expect(anna.get_by_role("group", name="Ben", exact=True)).to_have_count(1, timeout=WAIT)
+    assert await oscillators(anna) == 0  # off unless turned on
+    await ben.get_by_role("button", name="Leave meeting").click()
+    await expect(anna.get_by_role("group", name="Ben", exact=True)).to_have_count(0, timeout=WAIT)
+    assert await oscillators(anna) == 0
+
+    await anna.get_by_role("button", name="More", exact=True).click()
+    sounds = anna.get_by_role("button", name="Sounds when people join or leave")
+    await sounds.click()
+    await expect(sounds).to_have_attribute("aria-pressed", "true")
+    carl = await join(open_page, name, "Carl")
+    await anna.wait_for_function("() => window.__oscillators === 2", timeout=WAIT)  # two notes
+    await carl.get_by_role("button", name="Leave meeting").click()
+    await anna.wait_for_function("() => window.__oscillators === 4", timeout=WAIT)
+    # remembered in this browser
+    assert await anna.evaluate("() => localStorage.getItem('rathaus.sounds')") == "true"

@@ -87,7 +87,7 @@ async def test_migrations_create_the_schema_and_run_twice(engine: AsyncEngine) -
         } <= tables
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
         count = await connection.scalar(text("SELECT count(*) FROM alembic_version"))
-    assert version == "0006" and count == 1
+    assert version == "0007" and count == 1
 
 
 def _alembic(connection: Connection, direction: str, revision: str) -> None:
@@ -317,3 +317,96 @@ async def test_guest_links_go_with_their_room_and_outlive_their_maker(engine: As
         assert "guest_links" not in await connection.run_sync(_tables)
     await migrate(engine)
     assert await links.check(link.token, await rooms.get("rat")) is InviteCheck.REVOKED
+
+
+_ROOMS = sa.table(
+    "rooms",
+    sa.column("slug", sa.String),
+    sa.column("name", sa.String),
+    sa.column("owner_id", sa.Integer),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+)
+_OLD_ROLES = sa.table(
+    "room_roles", sa.column("room_id"), sa.column("user_id"), sa.column("role", sa.String)
+)
+_AUDIT = sa.table(
+    "audit_log",
+    sa.column("at", sa.DateTime(timezone=True)),
+    sa.column("room", sa.String),
+    sa.column("action", sa.String),
+    sa.column("actor_name", sa.String),
+    sa.column("target_user_id", sa.Integer),
+)
+
+
+def _role_columns(connection: Connection) -> set[str]:
+    return {column["name"] for column in inspect(connection).get_columns("room_roles")}
+
+
+async def test_room_roles_from_before_0007_are_members_since_their_grant(
+    engine: AsyncEngine,
+) -> None:
+    made, granted = datetime(2025, 1, 1, 9, 0, tzinfo=UTC), datetime(2025, 2, 1, 10, 0, tzinfo=UTC)
+    async with engine.begin() as connection:
+        await connection.run_sync(_alembic, "upgrade", "0006")
+        for name in ("eva", "mia", "ben"):
+            await connection.execute(
+                text("INSERT INTO users (username, display_name) VALUES (:n, :n)"), {"n": name}
+            )
+        rows = (await connection.execute(text("SELECT username, id FROM users"))).all()
+        ids: dict[str, int] = {name: user_id for name, user_id in rows}
+        await connection.execute(
+            sa.insert(_ROOMS),
+            [{"slug": "alt", "name": "Alt", "owner_id": ids["eva"], "created_at": made}],
+        )
+        room_id = await connection.scalar(text("SELECT id FROM rooms WHERE slug = 'alt'"))
+        await connection.execute(
+            sa.insert(_OLD_ROLES),
+            [
+                {"room_id": room_id, "user_id": ids["mia"], "role": "moderator"},
+                {"room_id": room_id, "user_id": ids["ben"], "role": "co_owner"},  # not logged
+            ],
+        )
+        # Mia's role was granted twice (taken between): she is a member since the last grant.
+        await connection.execute(
+            sa.insert(_AUDIT),
+            [
+                {
+                    "at": at,
+                    "room": "alt",
+                    "action": "room_role_granted",
+                    "actor_name": "Eva",
+                    "target_user_id": ids["mia"],
+                }
+                for at in (made, granted)
+            ],
+        )
+    await migrate(engine)
+    async with engine.connect() as connection:
+        for table in ("rooms", "room_roles"):
+            assert await connection.run_sync(_differences, table) == []
+    rooms = RoomService(sessionmaker(engine), adhoc=False)
+    eva = User(ids["eva"], "eva", "eva", is_admin=False, provider="local")
+    mia = User(ids["mia"], "mia", "mia", is_admin=False, provider="local")
+    _, people = await rooms.people("alt", eva)
+    assert [(p.username, p.role, p.since) for p in people] == [
+        ("eva", "owner", int(made.timestamp())),
+        ("ben", "co_owner", int(made.timestamp())),
+        ("mia", "moderator", int(granted.timestamp())),
+    ]
+    assert (await rooms.get("alt")).kind == "room"
+
+    # A direct conversation after it: one per pair, whoever starts it.
+    direct = await rooms.direct(eva, mia)
+    assert (await rooms.direct(mia, eva)).slug == direct.slug
+    assert [(r.room.slug, r.role) for r in await rooms.rooms_of(mia)] == [
+        (direct.slug, "member"),
+        ("alt", "moderator"),
+    ]
+
+    async with engine.begin() as connection:  # and back to 0006: the columns go
+        await connection.run_sync(_alembic, "downgrade", "0006")
+        assert "since" not in await connection.run_sync(_role_columns)
+        assert not {"kind", "direct_pair"} & await connection.run_sync(_room_columns)
+    await migrate(engine)
+    assert (await rooms.get(direct.slug)).kind == "room"  # what a downgrade forgets

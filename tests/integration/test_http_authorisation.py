@@ -24,6 +24,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "change room": (401, 403, 403, 200, 200, 200),
     "switch e2ee off": (401, 403, 403, 200, 200, 200),
     "give role": (401, 403, 403, 204, 204, 204),
+    "make member": (401, 403, 403, 204, 204, 204),
     "take role": (401, 403, 403, 204, 204, 204),
     "guest link": (401, 403, 403, 201, 201, 201),
     "list guest links": (401, 403, 403, 200, 200, 200),
@@ -33,6 +34,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "rename room": (401, 403, 403, 200, 200, 200),
     "read audit log": (401, 403, 403, 403, 403, 200),
     "who am I": (401, 200, 200, 200, 200, 200),
+    "direct conversation": (401, 200, 200, 200, 200, 200),
 }
 
 
@@ -47,6 +49,7 @@ def request_for(endpoint: str, slug: str, target: str, link: str = "{link_id}") 
         "change room": ("PATCH", f"/api/rooms/{slug}", {"lobby": True}),
         "switch e2ee off": ("PATCH", f"/api/rooms/{slug}", {"e2ee": False}),
         "give role": ("PUT", f"/api/rooms/{slug}/roles/{target}", {"role": "moderator"}),
+        "make member": ("PUT", f"/api/rooms/{slug}/roles/{target}", {"role": "member"}),
         "take role": ("DELETE", f"/api/rooms/{slug}/roles/{target}", None),
         "guest link": ("POST", f"/api/rooms/{slug}/guest-links", {"valid_hours": 1}),
         "list guest links": ("GET", f"/api/rooms/{slug}/guest-links", None),
@@ -56,6 +59,7 @@ def request_for(endpoint: str, slug: str, target: str, link: str = "{link_id}") 
         "rename room": ("PATCH", f"/api/rooms/{slug}", {"name": f"Authz {uuid.uuid4().hex[:8]}"}),
         "read audit log": ("GET", "/api/audit", None),
         "who am I": ("GET", "/api/session", None),
+        "direct conversation": ("POST", f"/api/direct/{target}", None),
     }
     return requests[endpoint]
 

@@ -42,7 +42,7 @@ async def listed(http: httpx.AsyncClient) -> list[tuple[str, str]]:
     return [(room["slug"], room["role"]) for room in response.json()["rooms"]]
 
 
-async def test_a_member_lists_the_rooms_they_own_or_co_own_newest_first(
+async def test_a_member_lists_the_rooms_they_have_a_role_in_newest_first(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     olga, as_olga = await signed_in(server)
@@ -56,10 +56,11 @@ async def test_a_member_lists_the_rooms_they_own_or_co_own_newest_first(
         first, second, third = [await create(as_olga, "Rat ") for _ in range(3)]
         co_owned, moderated = await create(as_mia, "Mia "), await create(as_mia, "Mia ")
         await rooms.set_role(co_owned, mia, olga, "co_owner")
-        await rooms.set_role(moderated, mia, olga, "moderator")  # moderating is not managing
+        await rooms.set_role(moderated, mia, olga, "moderator")  # listed, but not managed
         await as_olga.patch(f"/api/rooms/{second}", json={"lobby": True, "password": "Pw 12345"})
 
         assert await listed(as_olga) == [
+            (moderated, "moderator"),
             (co_owned, "co_owner"),
             (third, "owner"),
             (second, "owner"),
@@ -77,6 +78,7 @@ async def test_a_member_lists_the_rooms_they_own_or_co_own_newest_first(
             "name": item["name"],
             "url": f"/r/{second}",
             "role": "owner",
+            "kind": "room",
             "created_at": item["created_at"],
             "guests_allowed": True,
             "lobby": True,
@@ -88,6 +90,7 @@ async def test_a_member_lists_the_rooms_they_own_or_co_own_newest_first(
         assert item["created_at"] == pytest.approx(time.time(), abs=60)
 
         await rooms.set_role(co_owned, mia, olga, None)
+        await rooms.set_role(moderated, mia, olga, None)
         assert await listed(as_olga) == [(third, "owner"), (second, "owner"), (first, "owner")]
         # At most the newest MAX_LISTED_ROOMS.
         monkeypatch.setattr(room_service, "MAX_LISTED_ROOMS", 2)
@@ -143,7 +146,12 @@ async def test_settings_and_roles_are_for_those_who_may_change_the_room(
         for allowed in (as_owner, as_zora, as_admin):
             response = await allowed.get(url)
             assert response.status_code == 200, response.text
-            assert response.json() == expected
+            answer = response.json()
+            # Members since: the owner since the room was made, the others since their role.
+            since = [role.pop("since") for role in answer["roles"]]
+            assert answer == expected
+            assert all(isinstance(t, int) for t in since), since
+            assert since == pytest.approx([time.time()] * 3, abs=60)
 
         # A room nobody owns: no owner among the roles.
         unowned = unique("frei-")

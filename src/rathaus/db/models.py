@@ -27,6 +27,12 @@ class RoomRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # End-to-end encryption for the room's meetings (when the server requires it too).
     e2ee: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "room", or "direct": the conversation of exactly two members (rathaus.rooms.service).
+    kind: Mapped[str] = mapped_column(String(16), default="room", server_default="room")
+    # A direct conversation's two user ids, "low:high": one room per pair, whoever starts it.
+    direct_pair: Mapped[str | None] = mapped_column(
+        String(40), nullable=True, unique=True, index=True
+    )
 
 
 class RoomRoleRow(Base):
@@ -38,7 +44,10 @@ class RoomRoleRow(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))  # co_owner, moderator or member
+    # Since when the person is a member of the room (each role makes one): chat shows them the
+    # conversation from then on.
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class GuestLinkRow(Base):

@@ -76,6 +76,11 @@ class Door:
     async def entrant(self, knock: Knock, room: Room, message: p.Join) -> Entrant:
         self._count_join(knock.address)
         user = await self.user(knock.session_token)
+        if room.kind == "direct" and (
+            user is None or await self._rooms.role_of(room, user) is None
+        ):
+            # Two people's conversation: its link is hard to guess, but that is no lock.
+            raise Refused("this conversation is for its members only", code=ErrorCode.MEMBERS_ONLY)
         role = await self.role(room, user)
         identity = Entrant(
             role=role,

@@ -13,10 +13,13 @@ from rathaus.accounts.api import accounts, require_member
 from rathaus.accounts.service import User
 from rathaus.rooms.guest_links import GuestLink, GuestLinks
 from rathaus.rooms.invites import MAX_HOURS
-from rathaus.rooms.service import MAX_NAME, ManagedRoom, Room, RoomPerson, RoomService
+from rathaus.rooms.service import MAX_NAME, MyRoom, Room, RoomPerson, RoomService
 from rathaus.services import services
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
+direct_router = APIRouter(prefix="/api/direct", tags=["rooms"])
+
+RoomRole = Literal["owner", "co_owner", "moderator", "member"]
 
 
 class CreateRoom(BaseModel):
@@ -42,7 +45,8 @@ class RoomListItem(BaseModel):
     slug: str
     name: str
     url: str
-    role: Literal["owner", "co_owner"]
+    role: RoomRole
+    kind: Literal["room", "direct"]
     created_at: int  # unix time
     guests_allowed: bool
     lobby: bool
@@ -50,18 +54,21 @@ class RoomListItem(BaseModel):
     e2ee: bool
 
     @classmethod
-    def of(cls, managed: ManagedRoom) -> RoomListItem:
-        room = managed.room
-        return cls(
-            slug=room.slug,
-            name=room.name,
-            url=_url(room.slug),
-            role="owner" if managed.role == "owner" else "co_owner",
-            created_at=managed.created_at,
-            guests_allowed=room.guests_allowed,
-            lobby=room.lobby,
-            has_password=room.has_password,
-            e2ee=room.e2ee,
+    def of(cls, mine: MyRoom) -> RoomListItem:
+        room = mine.room
+        return cls.model_validate(
+            dict(
+                slug=room.slug,
+                name=room.name,
+                url=_url(room.slug),
+                role=mine.role,
+                kind=room.kind,
+                created_at=mine.created_at,
+                guests_allowed=room.guests_allowed,
+                lobby=room.lobby,
+                has_password=room.has_password,
+                e2ee=room.e2ee,
+            )
         )
 
 
@@ -85,9 +92,10 @@ def _guest_links(request: Request) -> GuestLinks:
 
 @router.get("")
 async def list_rooms(request: Request) -> RoomList:
-    """The rooms the caller owns or co-owns, newest first: at most the newest 500."""
+    """The rooms the caller owns, co-owns, moderates or is a member of (direct conversations
+    among them), each with the caller's role, newest first: at most the newest 500."""
     user = (await require_member(request)).user
-    return RoomList(rooms=[RoomListItem.of(m) for m in await _rooms(request).managed_by(user)])
+    return RoomList(rooms=[RoomListItem.of(m) for m in await _rooms(request).rooms_of(user)])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -139,7 +147,8 @@ class RoomSettingsOut(BaseModel):
 class RoleOut(BaseModel):
     username: str
     display_name: str
-    role: Literal["owner", "co_owner", "moderator"]
+    role: RoomRole
+    since: int  # unix time: a member of the room since then (the owner: since it was created)
 
     @classmethod
     def of(cls, person: RoomPerson) -> RoleOut:
@@ -151,13 +160,13 @@ class RoomSettingsWithRoles(RoomSettingsOut):
 
 
 class RoleIn(BaseModel):
-    role: Literal["co_owner", "moderator"]
+    role: Literal["co_owner", "moderator", "member"]
 
 
 @router.get("/{slug}/settings")
 async def room_settings(slug: str, request: Request) -> RoomSettingsWithRoles:
-    """The settings and who has a role in the room, for its owners, co-owners and
-    administrators."""
+    """The settings and who has a role in the room (its members), for its owners, co-owners
+    and administrators."""
     user = (await require_member(request)).user
     room, people = await _rooms(request).people(slug, user)
     return RoomSettingsWithRoles(
@@ -185,21 +194,27 @@ async def change_room(slug: str, body: RoomSettings, request: Request) -> RoomSe
 async def _role_change(request: Request, slug: str, username: str) -> tuple[User, User]:
     """The caller and the member whose room role is to change. Whether the caller may change the
     room's roles is checked before the name is looked up, so that a refusal is the same whether
-    or not the name exists: nobody finds out user names by asking."""
+    or not the name exists: nobody finds out user names by asking. A direct conversation's
+    members never change (`direct_room`), whoever asks about whomever."""
     user = (await require_member(request)).user
     rooms = _rooms(request)
-    await rooms.require_manager(await rooms.get(slug), user)
+    room = await rooms.get(slug)
+    rooms.require_roles_changeable(room)
+    await rooms.require_manager(room, user)
     return user, await accounts(request).user_named(username)
 
 
 @router.put("/{slug}/roles/{username}", status_code=status.HTTP_204_NO_CONTENT)
 async def give_role(slug: str, username: str, body: RoleIn, request: Request) -> None:
+    """A room role: co_owner, moderator or member (each makes a member of the room, from now
+    on)."""
     user, member = await _role_change(request, slug, username)
     await _rooms(request).set_role(slug, user, member, body.role)
 
 
 @router.delete("/{slug}/roles/{username}", status_code=status.HTTP_204_NO_CONTENT)
 async def take_role(slug: str, username: str, request: Request) -> None:
+    """No role, and no longer a member of the room."""
     user, member = await _role_change(request, slug, username)
     await _rooms(request).set_role(slug, user, member, None)
 
@@ -260,3 +275,13 @@ async def revoke_guest_link(slug: str, link_id: str, request: Request) -> None:
     """From now on the link lets nobody in; whoever is in the meeting already stays."""
     user = (await require_member(request)).user
     await _guest_links(request).revoke(slug, user, link_id)
+
+
+@direct_router.post("/{username}")
+async def direct_conversation(username: str, request: Request) -> RoomOut:
+    """The room of exactly the caller and ``username``, made on first use; the same room
+    whoever of the two asks. An unknown name is `not_found`, as for the room roles: any member
+    may find out user names this way, as they may by making a room and giving roles in it."""
+    user = (await require_member(request)).user
+    other = await accounts(request).user_named(username)
+    return RoomOut.of(await _rooms(request).direct(user, other))

@@ -1,10 +1,13 @@
 """The rules for rooms: names, link names, ad-hoc creation, access and encryption settings,
-and room roles. Every change of who may enter, and how, goes to the audit log."""
+room roles and members, and direct conversations. Every change of who may enter, and how, goes
+to the audit log."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,8 +21,9 @@ from rathaus.rooms.slug import is_valid_slug, slugify
 
 MAX_NAME = 200
 MAX_ROOM_PASSWORD = 256
-# Room roles a member can be given; the creator is the owner.
-ROOM_ROLES = ("co_owner", "moderator")
+# Room roles a member of the installation can be given; the creator is the owner. Each makes
+# its holder a member of the room (a co-owner and a moderator are members too).
+ROOM_ROLES = ("co_owner", "moderator", "member")
 # The most rooms one list of "my rooms" holds (the newest); more is not a list one reads.
 MAX_LISTED_ROOMS = 500
 
@@ -27,6 +31,12 @@ MAX_LISTED_ROOMS = 500
 class NotAllowed(ClientError):
     code = ErrorCode.FORBIDDEN
     status = 403
+
+
+class DirectRoom(ClientError):
+    """A direct conversation is of exactly two members: nobody joins, leaves or moderates it."""
+
+    code = ErrorCode.DIRECT_ROOM
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class Room:
     id: int = 0
     # Meetings here are end-to-end encrypted if the server requires it (`meeting.e2ee_required`).
     e2ee: bool = True
+    kind: str = "room"  # or "direct": the conversation of exactly two members
 
     @classmethod
     def of(cls, row: RoomRow) -> Room:
@@ -52,25 +63,37 @@ class Room:
             has_password=row.password_hash is not None,
             id=row.id,
             e2ee=row.e2ee,
+            kind=row.kind,
         )
 
 
 @dataclass(frozen=True)
-class ManagedRoom:
-    """A room in the list of those a member owns or co-owns."""
+class MyRoom:
+    """A room in the list of those a member owns or has a room role in."""
 
     room: Room
-    role: str  # owner or co_owner
+    role: str  # owner, co_owner, moderator or member
     created_at: int  # unix time
 
 
 @dataclass(frozen=True)
 class RoomPerson:
-    """Someone with a role in a room: its owner, a co-owner or a moderator."""
+    """Someone with a role in a room: its owner, a co-owner, a moderator or a member."""
 
     username: str
     display_name: str
     role: str
+    since: int  # unix time: a member of the room since then
+
+
+def _unix(value: datetime) -> int:
+    return int(store.utc(value).timestamp())
+
+
+def direct_pair(a: User, b: User) -> str:
+    """The key of the direct conversation of two members, the same whoever starts it."""
+    low, high = sorted((a.id, b.id))
+    return f"{low}:{high}"
 
 
 def clean_room_name(name: str) -> str:
@@ -164,7 +187,7 @@ class RoomService:
     # --- roles and settings ----------------------------------------------------------------------
 
     async def role_of(self, room: Room, user: User | None) -> str | None:
-        """owner, co_owner or moderator of the room, or None."""
+        """owner, co_owner, moderator or member of the room, or None."""
         if user is None:
             return None
         if room.owner_id == user.id:
@@ -182,14 +205,12 @@ class RoomService:
             return "administrator"
         raise NotAllowed("only the room's owners may change it")
 
-    async def managed_by(self, user: User) -> list[ManagedRoom]:
-        """The rooms ``user`` owns or co-owns, newest first: at most `MAX_LISTED_ROOMS`."""
+    async def rooms_of(self, user: User) -> list[MyRoom]:
+        """The rooms ``user`` owns, co-owns, moderates or is a member of, newest first: at
+        most `MAX_LISTED_ROOMS`."""
         async with self._sessions() as session:
-            found = await store.managed_by(session, user.id, MAX_LISTED_ROOMS)
-        return [
-            ManagedRoom(Room.of(row), role, int(store.utc(row.created_at).timestamp()))
-            for row, role in found
-        ]
+            found = await store.rooms_of(session, user.id, MAX_LISTED_ROOMS)
+        return [MyRoom(Room.of(row), role, _unix(row.created_at)) for row, role in found]
 
     async def people(self, slug: str, user: User) -> tuple[Room, list[RoomPerson]]:
         """The room and who has a role in it (the owner first, then by display name), for
@@ -197,8 +218,11 @@ class RoomService:
         room = await self.get(slug)
         await self.require_manager(room, user)
         async with self._sessions() as session:
-            found = await store.people(session, room.id, room.owner_id)
-        people = [RoomPerson(u.username, u.display_name, role) for u, role in found]
+            row = await store.get_room(session, room.slug)
+            found = await store.people(session, row) if row is not None else []
+        people = [
+            RoomPerson(u.username, u.display_name, role, _unix(since)) for u, role, since in found
+        ]
         people.sort(key=lambda p: (p.role != "owner", p.display_name.casefold(), p.username))
         return room, people
 
@@ -267,11 +291,20 @@ class RoomService:
             return row.password_hash
         return None
 
+    @staticmethod
+    def require_roles_changeable(room: Room) -> None:
+        """Refuses any change of roles in a direct conversation: it keeps its two members."""
+        if room.kind == "direct":
+            raise DirectRoom("a direct conversation keeps its two members; start a room for more")
+
     async def set_role(self, slug: str, user: User, member: User, role: str | None) -> None:
-        """Give ``member`` a room role, or with ``None`` take it; audited when it changes."""
+        """Give ``member`` a room role, or with ``None`` take it; audited when it changes. A new
+        member is one from now on (`RoomPerson.since`); one whose role changes stays one since
+        then."""
         if role is not None and role not in ROOM_ROLES:
             raise BadMessage(f"a room role is one of {', '.join(ROOM_ROLES)}")
         room = await self.get(slug)
+        self.require_roles_changeable(room)
         actor = audit_party(user, await self.require_manager(room, user))
         if member.id == room.owner_id:
             raise BadMessage("the owner's role cannot be changed")
@@ -279,11 +312,46 @@ class RoomService:
             old = await store.role_of(session, room.id, member.id)
             if old == role:
                 return
-            await store.set_role(session, room.id, member.id, role)
+            await store.set_role(session, room.id, member.id, role, datetime.now(UTC))
             if old is not None:
                 audit.add(session, slug, actor, "room_role_revoked", audit_party(member, old))
             if role is not None:
                 audit.add(session, slug, actor, "room_role_granted", audit_party(member, role))
+
+    # --- direct conversations --------------------------------------------------------------------
+
+    async def direct(self, user: User, other: User) -> Room:
+        """The direct conversation of ``user`` and ``other``, made on first use: both its
+        members from then on, a link name nobody guesses, members only, no lobby, no owner."""
+        if user.id == other.id:
+            raise DirectRoom("a direct conversation is with someone else")
+        pair = direct_pair(user, other)
+        if (found := await self._direct(pair)) is not None:
+            return found
+        name = clean_room_name(f"{user.display_name}, {other.display_name}"[:MAX_NAME])
+        slug = f"dm-{secrets.token_hex(16)}"
+        now = datetime.now(UTC)
+        try:
+            async with self._sessions.begin() as session:
+                row = await store.insert_room(session, slug, name, direct_pair=pair)
+                actor = audit_party(user, user.role)
+                audit.add(session, slug, actor, "room_created")
+                for member in (user, other):
+                    await store.set_role(session, row.id, member.id, "member", now)
+                    audit.add(
+                        session, slug, actor, "room_role_granted", audit_party(member, "member")
+                    )
+                return Room.of(row)
+        except Conflict:
+            # The other started it at the same moment (see `open`): theirs is the room.
+            if (found := await self._direct(pair)) is None:
+                raise
+            return found
+
+    async def _direct(self, pair: str) -> Room | None:
+        async with self._sessions() as session:
+            row = await store.direct_room(session, pair)
+        return Room.of(row) if row is not None else None
 
     async def check_password(self, room: Room, password: str | None) -> bool:
         if not room.has_password:

@@ -23,9 +23,19 @@ async def get_room(session: AsyncSession, slug: str) -> RoomRow | None:
 
 
 async def insert_room(
-    session: AsyncSession, slug: str, name: str, owner_id: int | None = None
+    session: AsyncSession,
+    slug: str,
+    name: str,
+    owner_id: int | None = None,
+    *,
+    direct_pair: str | None = None,
 ) -> RoomRow:
+    """A room; with ``direct_pair`` the direct conversation of those two (members only, no
+    lobby). A taken link name or pair is a `Conflict`."""
     row = RoomRow(slug=slug, name=name, owner_id=owner_id)
+    if direct_pair is not None:
+        row.kind, row.direct_pair = "direct", direct_pair
+        row.guests_allowed, row.lobby = False, False
     session.add(row)
     try:
         await session.flush()
@@ -34,17 +44,30 @@ async def insert_room(
     return row
 
 
+async def direct_room(session: AsyncSession, pair: str) -> RoomRow | None:
+    result = await session.execute(select(RoomRow).where(RoomRow.direct_pair == pair))
+    return result.scalar_one_or_none()
+
+
 async def role_of(session: AsyncSession, room_id: int, user_id: int) -> str | None:
     row = await session.get(RoomRoleRow, (room_id, user_id))
     return row.role if row else None
 
 
-async def set_role(session: AsyncSession, room_id: int, user_id: int, role: str | None) -> None:
-    await session.execute(
-        delete(RoomRoleRow).where(RoomRoleRow.room_id == room_id, RoomRoleRow.user_id == user_id)
-    )
-    if role is not None:
-        session.add(RoomRoleRow(room_id=room_id, user_id=user_id, role=role))
+async def set_role(
+    session: AsyncSession, room_id: int, user_id: int, role: str | None, now: datetime
+) -> None:
+    """Give a role, or with None take it. A member whose role changes stays a member since
+    the first: ``now`` is their `since` only when they had no role before."""
+    row = await session.get(RoomRoleRow, (room_id, user_id))
+    if role is None:
+        if row is not None:
+            await session.delete(row)
+            await session.flush()
+    elif row is not None:
+        row.role = role
+    else:
+        session.add(RoomRoleRow(room_id=room_id, user_id=user_id, role=role, since=now))
         await session.flush()
 
 
@@ -55,36 +78,35 @@ async def roles(session: AsyncSession, room_id: int) -> list[tuple[int, str]]:
     return [(user_id, role) for user_id, role in result.all()]
 
 
-async def managed_by(session: AsyncSession, user_id: int, limit: int) -> list[tuple[RoomRow, str]]:
-    """The rooms ``user_id`` owns or co-owns, with that role, newest first, at most ``limit``."""
-    co_owned = and_(
-        RoomRoleRow.room_id == RoomRow.id,
-        RoomRoleRow.user_id == user_id,
-        RoomRoleRow.role == "co_owner",
-    )
+async def rooms_of(session: AsyncSession, user_id: int, limit: int) -> list[tuple[RoomRow, str]]:
+    """The rooms ``user_id`` owns or has a room role in, with that role, newest first, at most
+    ``limit``."""
+    has_role = and_(RoomRoleRow.room_id == RoomRow.id, RoomRoleRow.user_id == user_id)
     result = await session.execute(
         select(RoomRow, RoomRoleRow.role)
-        .outerjoin(RoomRoleRow, co_owned)
+        .outerjoin(RoomRoleRow, has_role)
         .where(or_(RoomRow.owner_id == user_id, RoomRoleRow.role.is_not(None)))
         .order_by(RoomRow.created_at.desc(), RoomRow.id.desc())
         .limit(limit)
     )
-    return [(row, "owner" if row.owner_id == user_id else "co_owner") for row, _ in result.all()]
+    return [
+        (row, "owner" if row.owner_id == user_id else role or "member")
+        for row, role in result.all()
+    ]
 
 
-async def people(
-    session: AsyncSession, room_id: int, owner_id: int | None
-) -> list[tuple[UserRow, str]]:
-    """The room's owner (if any) and the members with a room role, each with the role."""
-    found: list[tuple[UserRow, str]] = []
-    if owner_id is not None and (owner := await session.get(UserRow, owner_id)):
-        found.append((owner, "owner"))
+async def people(session: AsyncSession, room: RoomRow) -> list[tuple[UserRow, str, datetime]]:
+    """The room's owner (if any) and the members with a room role, each with the role and
+    since when they are a member (the owner: since the room was created)."""
+    found: list[tuple[UserRow, str, datetime]] = []
+    if room.owner_id is not None and (owner := await session.get(UserRow, room.owner_id)):
+        found.append((owner, "owner", utc(room.created_at)))
     result = await session.execute(
-        select(UserRow, RoomRoleRow.role)
+        select(UserRow, RoomRoleRow.role, RoomRoleRow.since)
         .join(RoomRoleRow, RoomRoleRow.user_id == UserRow.id)
-        .where(RoomRoleRow.room_id == room_id)
+        .where(RoomRoleRow.room_id == room.id)
     )
-    found.extend((user, role) for user, role in result.all())
+    found.extend((user, role, utc(since)) for user, role, since in result.all())
     return found
 
 

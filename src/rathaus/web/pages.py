@@ -82,7 +82,7 @@ async def _simple_page(
     request: Request, lang: str, title: str, body: str, status: int = 200
 ) -> HTMLResponse:
     return await shell.render(
-        request, "page.html", lang=lang, title=title, status=status, body=body
+        request, "page.html", lang=lang, title=title, status=status, content=body
     )
 
 
@@ -93,7 +93,11 @@ async def start_page(request: Request) -> Response:
     brand = services(request).branding.name
     if await shell.signed_in_user(request) is not None:
         return await shell.render(
-            request, "home.html", lang=lang, title=shell.titled(t["home_title"], brand)
+            request,
+            "home.html",
+            lang=lang,
+            title=shell.titled(t["home_title"], brand),
+            script="home.js",
         )
     methods = (await shell.page_state(request))["methods"]
     staff = (
@@ -117,7 +121,9 @@ async def sign_in_page(request: Request) -> Response:
     if await shell.signed_in_user(request) is not None:
         return RedirectResponse(_local(request.query_params.get("next")), status_code=303)
     title = shell.titled(TEXT[lang]["signin_title"], services(request).branding.name)
-    return await shell.render(request, "signin.html", lang=lang, title=title)
+    return await shell.render(
+        request, "signin.html", lang=lang, title=title, script="signin-page.js"
+    )
 
 
 def _local(next_path: str | None) -> str:
@@ -155,7 +161,15 @@ async def room_page(slug: str, request: Request) -> Response:
     lang = language(request)
     state = {"room": {"slug": room.slug, "name": room.name, "has_password": room.has_password}}
     title = shell.titled(room.name, services(request).branding.name)
-    response = await shell.render(request, "room.html", lang=lang, title=title, state=state)
+    response = await shell.render(
+        request,
+        "room.html",
+        lang=lang,
+        title=title,
+        script="app.js",
+        styles=("meeting.css",),
+        state=state,
+    )
     if GUEST_COOKIE not in request.cookies:
         # A random id for this browser session, only so that a moderator's bar holds on guests.
         response.set_cookie(
@@ -182,7 +196,9 @@ async def room_settings_page(slug: str, request: Request) -> Response:
     title = shell.titled(
         f"{TEXT[lang]['settings_title']}: {room.name}", services(request).branding.name
     )
-    return await shell.render(request, "settings.html", lang=lang, title=title)
+    return await shell.render(
+        request, "settings.html", lang=lang, title=title, script="settings.js"
+    )
 
 
 async def not_found(request: Request) -> HTMLResponse:

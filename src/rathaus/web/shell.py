@@ -3,8 +3,9 @@ starting state (the sign-in, the sign-in methods, the installation's name) as a 
 the page's script reads at once — no request that fails with 401 for someone not signed in,
 no flash of the wrong header.
 
-Templates (web/templates/*.html) carry ``{{lang}}``, ``{{title}}``, ``{{head}}``,
-``{{brand}}`` and ``{{state}}``; everything put there is escaped here.
+Templates (web/templates/*.html) are the pages' bodies, with ``{{brand}}`` for the header and
+further fields of their own; ``frame.html`` around them has the head (``{{lang}}``,
+``{{title}}``, ``{{head}}``) and ``{{body}}``. Everything put there is escaped here.
 """
 
 from __future__ import annotations
@@ -92,27 +93,35 @@ async def page_state(request: Request) -> dict[str, Any]:
     }
 
 
+def _fill(text: str, values: dict[str, str]) -> str:
+    """One pass, so that nothing inserted is read as a placeholder in turn."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
 async def render(
     request: Request,
     name: str,
     *,
     lang: str,
     title: str,
+    script: str | None = None,
+    styles: tuple[str, ...] = (),
     status: int = 200,
     state: dict[str, Any] | None = None,
     **fields: str,
 ) -> HTMLResponse:
-    """Template ``name`` filled in; ``state`` adds to the page's starting state, ``fields`` are
-    HTML already (callers escape)."""
-    branding = services(request).branding
-    values = {
-        "lang": lang,
-        "title": html.escape(title),
-        "head": HEAD,
-        "brand": brand_html(branding, lang),
-        "state": json_block({**await page_state(request), **(state or {})}),
-        **fields,
-    }
-    # One pass, so that nothing inserted is read as a placeholder in turn.
-    text = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template(name))
+    """Template ``name`` (a page's body) filled in and framed (frame.html). A page with a
+    ``script`` (under /static/js) gets its starting state; ``state`` adds to it; ``styles`` are
+    further stylesheets under /static/css; ``fields`` are HTML already (callers escape)."""
+    head = [HEAD, *(f'<link rel="stylesheet" href="/static/css/{css}">' for css in styles)]
+    if script is not None:
+        page = json_block({**await page_state(request), **(state or {})})
+        head.append(f'<script type="application/json" id="page-state">{page}</script>')
+        head.append(f'<script type="module" src="/static/js/{script}"></script>')
+    brand = brand_html(services(request).branding, lang)
+    body = _fill(template(name), {"brand": brand, **fields})
+    text = _fill(
+        template("frame.html"),
+        {"lang": lang, "title": html.escape(title), "head": "\n  ".join(head), "body": body},
+    )
     return HTMLResponse(text, status_code=status, headers=NO_STORE)

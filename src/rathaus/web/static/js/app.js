@@ -17,10 +17,12 @@ import { ModeratorControls } from './moderator.js';
 import { HandsControl } from './hands.js';
 import { DevicesDialog } from './devices-dialog.js';
 import { installShortcuts } from './shortcuts.js';
+import { chime, setSounds, soundsOn } from './sounds.js';
 import { ReactionsControl } from './reactions.js';
 import { MeetingEncryption } from './encryption.js';
 import { EncryptionView, e2eeText } from './e2ee-view.js';
 import { MeetingInfo } from './meeting-info.js';
+import { ViewOptions } from './view-options.js';
 import { Announcer } from './announcer.js';
 import { installHook } from './testhook.js';
 import { defaultDeviceStore, loadOrCreateDevice } from './e2ee/device.js';
@@ -143,6 +145,7 @@ export class App {
       names: this.names,
       announce: parts.announce,
     });
+    this.viewOptions = new ViewOptions({ meeting: this.meeting, local: () => this.local, announce: parts.announce });
     this.meeting.showToggle('screen', !!navigator.mediaDevices?.getDisplayMedia);
     this.meeting.more.infoButton.addEventListener('click', () => this.info.open());
     this.meeting.more.e2eeButton.addEventListener('click', () => this.e2eeView.open());
@@ -150,6 +153,12 @@ export class App {
     byId('devices-button').addEventListener('click', () => this.devices.open());
     this.shortcutsHelp = new ModalPanel('shortcuts-dialog', fallback);
     byId('shortcuts-button').addEventListener('click', () => this.shortcutsHelp.show());
+    const sounds = byId('sounds-button');
+    sounds.setAttribute('aria-pressed', String(soundsOn()));
+    sounds.addEventListener('click', () => {
+      setSounds(!soundsOn());
+      sounds.setAttribute('aria-pressed', String(soundsOn()));
+    });
     installShortcuts(
       () => this.screen === 'meeting' && !document.querySelector('dialog[open]'),
       (action) => this.shortcut(action),
@@ -267,6 +276,7 @@ export class App {
       if (!current()) return;
       this.upsert(m.participant);
       this.announcer.roll(t('people.joined', { name: m.participant.name }));
+      chime('join');
     });
     signaling.on('participant_updated', (m) => current() && this.upsert(m.participant));
     signaling.on('participant_left', (m) => {
@@ -275,6 +285,7 @@ export class App {
       this.participants.delete(m.id);
       this.meeting.removeParticipant(m.id);
       if (name) this.announcer.roll(t('people.left', { name }));
+      if (name) chime('leave');
     });
     signaling.on('talking', (m) => current() && this.meeting.setTalking(m.participant, m.talking));
     signaling.on('error', (m) => {
@@ -303,6 +314,8 @@ export class App {
     });
     media.addEventListener('failure', () => current() && this.meeting.setNotice(t('notice.mediaFailed')));
     this.meeting.onTileWidth = (feedId, width) => current() && media.setTileWidth(feedId, width);
+    this.meeting.layout.onVideoWanted = (feedId, on) => current() && media.setVideoWanted(feedId, on);
+    this.viewOptions.attach(media, current);
     local.onChange = () => current() && this.localChanged();
     local.onScreenEnded = () => current() && this.meeting.setToggle('screen', false);
 
@@ -503,6 +516,7 @@ export class App {
     this.dialog.close();
     this.devices.close();
     this.shortcutsHelp.close();
+    this.viewOptions.detach();
     this.info.stop();
     this.e2eeView.reset();
   }

@@ -1,13 +1,22 @@
 // The signed-in member's start page: "New meeting" (a room of their own, opened at once), the
-// rooms they own or co-own with their links, and joining by a link or room name.
+// rooms they own, co-own, moderate or are a member of, with their links, and joining by a link
+// or room name.
 
 import { detectLanguage, errorText, language, setLanguage, t, translate } from './i18n.js';
 import { api, pageState, signOut, signInErrorText } from './session.js';
 import { byId, copyText, el } from './dom.js';
 
 /** @typedef {import('./session.js').Session} Session */
-/** @typedef {{slug: string, name: string, url: string, role: string, lobby: boolean,
- *   has_password: boolean, guests_allowed: boolean}} RoomItem */
+/** @typedef {{slug: string, name: string, url: string, role: string, kind: string,
+ *   lobby: boolean, has_password: boolean, guests_allowed: boolean}} RoomItem */
+
+/** The caller's role in a room, as the list says it. @param {string} role @returns {string} */
+function roleName(role) {
+  if (role === 'owner') return t('role.owner');
+  if (role === 'co_owner') return t('role.co_owner');
+  if (role === 'moderator') return t('role.moderator');
+  return t('role.member');
+}
 
 /** A link name nobody guesses: three groups of lowercase letters ("kqvt-mrzo-hwpa"). */
 export function randomSlug() {
@@ -72,7 +81,7 @@ class Home {
     const item = el('li', { class: 'room-item' });
     const title = el('h3', { class: 'room-title' }, room.name);
     const facts = [
-      room.role === 'owner' ? t('home.owner') : t('home.coOwner'),
+      roleName(room.role),
       room.lobby ? t('home.withLobby') : '',
       room.has_password ? t('home.withPassword') : '',
       room.guests_allowed ? '' : t('home.membersOnly'),
@@ -84,15 +93,20 @@ class Home {
       this.status.textContent = '';
       this.status.textContent = (await copyText(link)) ? t('home.copied') : t('home.copyFailed');
     });
-    const settings = el('button', { type: 'button' }, t('home.settings'));
-    settings.addEventListener('click', () => location.assign(this.here(`${room.url}/settings`)));
     const enter = el('a', { class: 'button-link primary-link', href: this.here(room.url) }, t('home.enter'));
-    actions.append(enter, copy, settings);
+    const controls = [enter, copy];
+    // Only the room's owners may change it; a moderator or member would be refused.
+    if (room.role === 'owner' || room.role === 'co_owner') {
+      const settings = el('button', { type: 'button' }, t('home.settings'));
+      settings.addEventListener('click', () => location.assign(this.here(`${room.url}/settings`)));
+      controls.push(settings);
+    }
+    actions.append(...controls);
     item.append(title, el('p', { class: 'note' }, facts.join(' · ')), url, actions);
     // Each button says which room it is for, to a screen reader listing buttons.
     const nameId = `room-${room.slug}`;
     title.id = nameId;
-    for (const control of [enter, copy, settings]) control.setAttribute('aria-describedby', nameId);
+    for (const control of controls) control.setAttribute('aria-describedby', nameId);
     return item;
   }
 

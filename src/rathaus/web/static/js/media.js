@@ -39,6 +39,8 @@ const SIMULCAST_ENCODINGS = Object.freeze([
  * @property {boolean} answered
  * @property {Substream | null} wantLayer
  * @property {Substream | null} sentLayer
+ * @property {boolean} wantVideo          the layout shows its tile (and no low-bandwidth mode leaves it out)
+ * @property {boolean | null} sentVideo   what Janus does (a new subscription sends video; null: unknown)
  */
 
 /** Puts VP8 first in the codec preferences of a video transceiver, where the browser allows it.
@@ -178,15 +180,32 @@ export class MediaSession extends EventTarget {
    * @param {string} feedId @param {number} width */
   setTileWidth(feedId, width) {
     const sub = this.subscribers.get(feedId);
-    if (!sub || sub.feed.kind !== 'camera') return;
+    // A hidden tile (another page) measures 0: it keeps its layer for when it shows again.
+    if (!sub || sub.feed.kind !== 'camera' || width <= 0) return;
     sub.wantLayer = substreamForWidth(width);
     this.flushLayer(sub);
   }
 
   /** @param {Subscriber} sub */
   flushLayer(sub) {
-    if (!sub.answered || sub.wantLayer === null || sub.wantLayer === sub.sentLayer) return;
+    if (!sub.answered || !sub.wantVideo || sub.wantLayer === null || sub.wantLayer === sub.sentLayer) return;
     if (this.signaling.send(msg.layer(sub.feed.id, sub.wantLayer))) sub.sentLayer = sub.wantLayer;
+  }
+
+  /** Receive a feed's video or not (its audio goes on); sends `receive_video` on change only.
+   * @param {string} feedId @param {boolean} on */
+  setVideoWanted(feedId, on) {
+    const sub = this.subscribers.get(feedId);
+    if (!sub) return;
+    sub.wantVideo = on;
+    this.flushVideo(sub);
+  }
+
+  /** @param {Subscriber} sub */
+  flushVideo(sub) {
+    if (!sub.answered || sub.wantVideo === sub.sentVideo) return;
+    if (this.signaling.send(msg.receiveVideo(sub.feed.id, sub.wantVideo))) sub.sentVideo = sub.wantVideo;
+    this.flushLayer(sub);
   }
 
   /** @param {Feed} feed */
@@ -195,6 +214,7 @@ export class MediaSession extends EventTarget {
     /** @type {Subscriber} */
     const sub = {
       feed, peer: null, stream: new MediaStream(), answered: false, wantLayer: null, sentLayer: null,
+      wantVideo: true, sentVideo: true,
     };
     this.subscribers.set(feed.id, sub);
     if (this.available) this.signaling.send(msg.subscribe(feed.id));
@@ -226,6 +246,8 @@ export class MediaSession extends EventTarget {
       sub.peer = peer;
     }
     const peer = sub.peer;
+    // A new offer (an ICE restart, or Janus subscribed afresh): whether it sends video is unsure.
+    if (sub.answered) sub.sentVideo = null;
     this.enqueue(peer, async () => {
       await peer.pc.setRemoteDescription({ type: 'offer', sdp });
       const answer = await peer.pc.createAnswer();
@@ -235,6 +257,7 @@ export class MediaSession extends EventTarget {
       if (this.signaling.send(msg.answer(feedId, answer.sdp ?? ''))) {
         sub.answered = true;
         this.markSignalled(peer);
+        this.flushVideo(sub);
         this.flushLayer(sub);
         this.answeredOne();
       }
@@ -388,7 +411,10 @@ export class MediaSession extends EventTarget {
           this.markSignalled(sub.peer);
         }
       }
-      if (sub.answered) this.flushLayer(sub);
+      if (sub.answered) {
+        this.flushVideo(sub);
+        this.flushLayer(sub);
+      }
     }
   }
 
@@ -502,6 +528,16 @@ export class MediaSession extends EventTarget {
     }
   }
 
+  /** The peer connections whose bandwidth estimates count (bandwidth.js): every subscription,
+   * and the publications that send video. */
+  peers() {
+    const incoming = [...this.subscribers.values()].flatMap((s) => (s.peer ? [s.peer.pc] : []));
+    const outgoing = [...this.publishers.values()]
+      .filter((p) => (p.kind === 'camera' ? !!this.camera.video : !!this.screen))
+      .map((p) => p.pc);
+    return { incoming, outgoing };
+  }
+
   /** Read-only summary for the test hook. */
   snapshot() {
     return {
@@ -513,6 +549,7 @@ export class MediaSession extends EventTarget {
       subscriptions: [...this.subscribers.values()].map((s) => ({
         feed: s.feed.id, participant: s.feed.participant, kind: s.feed.kind,
         state: s.peer ? s.peer.pc.connectionState : 'new', layer: s.sentLayer,
+        videoWanted: s.wantVideo, videoOn: s.sentVideo,
       })),
     };
   }

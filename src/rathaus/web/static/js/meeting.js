@@ -1,12 +1,16 @@
 // The meeting screen: the tile grid, the screen-share stage, the notice line, the toolbar with
 // its "More" popup, and the participants panel beside the videos (people.js). It renders what
-// app.js tells it and reports the user's actions through callbacks.
+// app.js tells it and reports the user's actions through callbacks; where the tiles go (grid,
+// speaker view, pages) is layout-view.js's.
 
 import { Tile } from './tile.js';
 import { Toolbar } from './toolbar.js';
 import { MoreMenu } from './more.js';
 import { PeoplePanel } from './people.js';
 import { PresenterBar } from './presenter.js';
+import { LayoutView } from './layout-view.js';
+import { distinctNames } from './names.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('./tile.js').TileAction} TileAction */
 /** @typedef {import('./protocol.js').Participant} Participant */
@@ -26,6 +30,7 @@ export class MeetingView {
     this.grid = byId('grid');
     this.stage = byId('stage');
     this.stageTiles = byId('stage-tiles');
+    this.videos = byId('videos');
     this.notice = byId('notice');
     this.toolbar = new Toolbar(byId('toolbar'));
     this.more = new MoreMenu(this.root);
@@ -62,6 +67,11 @@ export class MeetingView {
     this.selfId = null;
     /** @type {(feedId: string, width: number) => void} */
     this.onTileWidth = () => {};
+    this.layout = new LayoutView({
+      root: this.root, stage: this.stage, stageTiles: this.stageTiles, videos: this.videos,
+      grid: this.grid, area: byId('meeting-main'), tiles: this.tiles, screens: this.screens,
+      selfId: () => this.selfId,
+    });
     /** @type {WeakMap<Element, Tile>} */
     this.tileOf = new WeakMap();
     this.resizer = new ResizeObserver((entries) => {
@@ -70,7 +80,15 @@ export class MeetingView {
         if (tile && tile.feedId) this.onTileWidth(tile.feedId, entry.contentRect.width);
       }
     });
-    this.people.actionsOf = (id) => (this.moderator && id !== this.selfId ? () => this.actionsFor(id) : null);
+    this.people.actionsOf = (id) => (id !== this.selfId ? () => this.tileActions(id) : null);
+  }
+
+  /** What one may do with another participant: pin them, and moderate. @param {string} id
+   * @returns {TileAction[]} */
+  tileActions(id) {
+    const pinned = this.layout.pinned === id;
+    const pin = { label: t(pinned ? 'layout.unpin' : 'layout.pin'), run: () => this.layout.pin(pinned ? null : id) };
+    return [pin, ...(this.moderator ? this.actionsFor(id) : [])];
   }
 
   /** @param {(name: ToggleName, pressed: boolean) => void} handler */
@@ -100,7 +118,7 @@ export class MeetingView {
   /** @param {Tile} tile */
   updateActions(tile) {
     const id = tile.participantId;
-    tile.setActions(this.moderator && !tile.self ? () => this.actionsFor(id) : null);
+    tile.setActions(tile.self ? null : () => this.tileActions(id));
   }
 
   /** @param {boolean} locked */
@@ -151,7 +169,7 @@ export class MeetingView {
     this.setModerator(false);
     this.setLocked(false);
     this.screens.clear();
-    this.updateStage();
+    this.layout.reset();
     this.setNotice(null);
     this.people.clear();
     this.more.close();
@@ -167,10 +185,8 @@ export class MeetingView {
       this.people.remove(this.selfId);
     }
     this.selfId = self.id;
-    const tile = this.upsert(self, true);
+    const tile = this.upsert(self, true); // (the layout puts it first)
     tile.setStream(stream);
-    // Own tile first in the grid.
-    this.grid.prepend(tile.el);
   }
 
   /** @param {Participant} p @param {boolean} [self] @returns {Tile} */
@@ -182,20 +198,32 @@ export class MeetingView {
       this.tileOf.set(tile.el, tile);
       this.grid.append(tile.el);
       this.resizer.observe(tile.el);
-      this.updateGridSize();
       this.updateActions(tile);
     }
     const plain = this.e2eeRequired && !p.device?.e2ee;
-    tile.setName(p.name);
+    tile.name = p.name;
     tile.setModerator(p.role === 'moderator');
     tile.setPlain(plain);
     this.people.upsert(p, self, plain);
     tile.setAudioOn(p.audio);
     tile.setVideoOn(p.video);
-    for (const screen of this.screens.values()) {
-      if (screen.participantId === p.id) screen.setName(p.name);
-    }
+    this.relabel();
+    this.layout.apply();
     return tile;
+  }
+
+  /** Names as shown: two of the same get a mark ("Anna (2)"), in the order they came. */
+  relabel() {
+    const labels = distinctNames([...this.tiles.values()].map((tile) => ({ id: tile.participantId, name: tile.name })));
+    for (const [id, tile] of this.tiles) {
+      const label = labels.get(id) ?? tile.name;
+      tile.setName(tile.name, label);
+      this.people.setLabel(id, label);
+    }
+    for (const screen of this.screens.values()) {
+      const owner = this.tiles.get(screen.participantId);
+      if (owner) screen.setName(owner.name, owner.label);
+    }
   }
 
   /** @param {string} id */
@@ -207,12 +235,14 @@ export class MeetingView {
     for (const [feedId, screen] of [...this.screens]) {
       if (screen.participantId === id) this.detachFeed(feedId);
     }
-    this.updateGridSize();
+    this.relabel();
+    this.layout.forget(id);
   }
 
   /** @param {string} id @param {boolean} talking */
   setTalking(id, talking) {
     this.tiles.get(id)?.setTalking(talking);
+    this.layout.heard(id, talking);
   }
 
   // -- feeds -------------------------------------------------------------------------------------
@@ -222,7 +252,9 @@ export class MeetingView {
     if (feed.kind === 'camera') {
       const tile = this.tiles.get(feed.participant);
       if (!tile) return;
+      const known = tile.feedId === feed.id;
       tile.setStream(stream, feed.id);
+      if (!known) this.layout.apply();
       this.onTileWidth(feed.id, tile.el.getBoundingClientRect().width);
       return;
     }
@@ -230,9 +262,12 @@ export class MeetingView {
     if (!tile) {
       const owner = this.tiles.get(feed.participant);
       tile = new Tile({ participantId: feed.participant, name: owner ? owner.name : '', kind: 'screen' });
+      if (owner) tile.setName(owner.name, owner.label);
       this.screens.set(feed.id, tile);
       this.stageTiles.append(tile.el);
-      this.updateStage();
+      tile.setStream(stream, feed.id);
+      this.layout.apply();
+      return;
     }
     tile.setStream(stream, feed.id);
   }
@@ -243,7 +278,7 @@ export class MeetingView {
     if (screen) {
       this.dropTile(screen);
       this.screens.delete(feedId);
-      this.updateStage();
+      this.layout.apply();
       return;
     }
     for (const tile of this.tiles.values()) {
@@ -259,26 +294,15 @@ export class MeetingView {
     tile.remove();
   }
 
-  updateStage() {
-    const sharing = this.screens.size > 0;
-    this.stage.hidden = !sharing;
-    this.root.classList.toggle('has-stage', sharing);
-  }
-
-  /** Lets CSS pick a column count: data-count on the grid (1, 2, 3-4, 5-9, many). */
-  updateGridSize() {
-    const n = this.tiles.size;
-    const bucket = n <= 1 ? '1' : n === 2 ? '2' : n <= 4 ? '4' : n <= 9 ? '9' : 'many';
-    this.grid.dataset.count = bucket;
-  }
-
   /** Read-only view for the test hook. */
   snapshot() {
     return {
       tiles: [...this.tiles.values()].map((tile) => ({
-        participant: tile.participantId, name: tile.name, feed: tile.feedId,
-        talking: tile.el.classList.contains('talking'),
+        participant: tile.participantId, name: tile.name, label: tile.label, feed: tile.feedId,
+        talking: tile.el.classList.contains('talking'), shown: !tile.el.hidden,
+        stage: tile.el.parentElement === this.stageTiles, paused: tile.paused,
       })),
+      layout: this.layout.snapshot(),
       screens: [...this.screens.keys()],
       notice: this.notice.hidden ? null : this.notice.textContent,
       moderator: this.moderator,

@@ -1,7 +1,8 @@
 // The "Participants" panel: the toolbar's toggle with the count, a side panel (a sheet over the
 // lower part on a phone) listing everyone with role, microphone, camera and raised hand, the
-// moderator's actions on each, and the waiting room at its top (lobby.js fills it). While the
-// panel is closed, a moderator sees a notice with a button to open it when someone knocks.
+// actions on each (pin; a moderator's), and the waiting room at its top (lobby.js fills it).
+// While the panel is closed, a moderator sees a notice with a button to open it when someone
+// knocks.
 // Names from the server are only ever set through textContent and attributes.
 
 import { t } from './i18n.js';
@@ -42,6 +43,8 @@ class Person {
     this.id = id;
     this.self = self;
     this.name = '';
+    /** the name as shown ("Anna (2)" where two have the same) */
+    this.label = '';
     /** the order they came in (for sorting) */
     this.serial = 0;
     /** @type {number | null} */
@@ -76,8 +79,7 @@ class Person {
   /** @param {Participant} p @param {boolean} plain */
   update(p, plain) {
     this.name = p.name;
-    this.nameEl.textContent = p.name;
-    this.nameEl.title = p.name; // the line may cut a long name short
+    this.setLabel(p.name);
     this.avatar.textContent = initials(p.name);
     const role = p.role === 'moderator' ? 'tile.moderator' : p.role === 'member' ? 'people.member' : 'people.guest';
     this.role.textContent = t(role);
@@ -91,7 +93,15 @@ class Person {
     this.camera.setAttribute('aria-label', camera);
     this.camera.title = camera;
     this.camera.dataset.on = String(p.video);
-    this.menu?.setLabel(t('mod.more', { name: p.name }));
+  }
+
+  /** @param {string} label the name as shown */
+  setLabel(label) {
+    if (label === this.label) return;
+    this.label = label;
+    this.nameEl.textContent = label;
+    this.nameEl.title = label; // the line may cut a long name short
+    this.menu?.setLabel(t('mod.more', { name: label }));
   }
 
   /** @param {number | null} position */
@@ -113,7 +123,7 @@ class Person {
       this.menu = null;
     } else if (!this.menu) {
       this.menu = new ActionMenu(`person-menu-${++menuCounter}`, actions);
-      this.menu.setLabel(t('mod.more', { name: this.name }));
+      this.menu.setLabel(t('mod.more', { name: this.label }));
       this.el.append(this.menu.el);
     }
   }
@@ -200,7 +210,12 @@ export class PeoplePanel {
     this.updateCount();
   }
 
-  /** Re-reads who gets moderator actions (after our role changed). */
+  /** @param {string} id @param {string} label the name as shown */
+  setLabel(id, label) {
+    this.people.get(id)?.setLabel(label);
+  }
+
+  /** Re-reads who gets which actions (after our role changed). */
   updateActions() {
     for (const person of this.people.values()) {
       person.setActions(null);
@@ -257,6 +272,10 @@ export class PeoplePanel {
 
   /** For the test hook. */
   snapshot() {
-    return { open: this.isOpen, people: [...this.people.values()].map((p) => p.name) };
+    return {
+      open: this.isOpen,
+      people: [...this.people.values()].map((p) => p.name),
+      labels: [...this.people.values()].map((p) => p.label),
+    };
   }
 }

@@ -53,6 +53,7 @@
  *   | 'guests_not_allowed'
  *   | 'guest_link_expired'
  *   | 'guest_link_revoked'
+ *   | 'members_only'
  *   | 'meeting_locked'
  *   | 'password_required'
  *   | 'wrong_password'
@@ -60,7 +61,8 @@
  *   | 'not_admitted'
  *   | 'forbidden'
  *   | 'unknown_participant'
- *   | 'e2ee_required'} ErrorCode
+ *   | 'e2ee_required'
+ *   | 'direct_room'} ErrorCode
  */
 /** @typedef {{id: string, x25519: string, ed25519: string, e2ee: boolean}} Device */
 /** @typedef {{id: string, name: string, audio: boolean, video: boolean, role: Role, device: Device | null}} Participant */
@@ -190,6 +192,7 @@ export const ERROR_CODES = Object.freeze([
   'guests_not_allowed',
   'guest_link_expired',
   'guest_link_revoked',
+  'members_only',
   'meeting_locked',
   'password_required',
   'wrong_password',
@@ -198,6 +201,7 @@ export const ERROR_CODES = Object.freeze([
   'forbidden',
   'unknown_participant',
   'e2ee_required',
+  'direct_room',
 ]);
 /** Every reaction, in the order offered. @type {readonly Reaction[]} */
 export const REACTIONS = Object.freeze(['thumbs_up', 'applause', 'laugh', 'surprise', 'heart', 'party']);

@@ -6,7 +6,7 @@ import { api, pageState } from './session.js';
 import { byId, copyText, dateTime, el } from './dom.js';
 
 /** @typedef {import('./session.js').Session} Session */
-/** @typedef {{username: string, display_name: string, role: string}} RoleItem */
+/** @typedef {{username: string, display_name: string, role: string, since: number}} RoleItem */
 /** @typedef {{id: string, url: string, expires_at: number, created_at: number,
  *   created_by: string | null}} LinkItem */
 /** @typedef {{slug: string, name: string, guests_allowed: boolean, lobby: boolean,
@@ -16,6 +16,7 @@ import { byId, copyText, dateTime, el } from './dom.js';
 function roleName(role) {
   if (role === 'owner') return t('role.owner');
   if (role === 'co_owner') return t('role.co_owner');
+  if (role === 'member') return t('role.member');
   return t('role.moderator');
 }
 

@@ -30,6 +30,8 @@ export function installHook(app) {
           subscriptions: media?.subscriptions ?? [],
           subscribedFeeds: (media?.subscriptions ?? []).map((s) => s.feed),
           tiles: meeting.tiles,
+          layout: meeting.layout,
+          bandwidth: app.viewOptions.snapshot(),
           people: meeting.people,
           presenting: meeting.presenting,
           banner: app.announcer.visible(),
@@ -48,6 +50,21 @@ export function installHook(app) {
             stalls: app.encryption?.stalls ?? 0,
           },
         };
+      },
+      /** What each subscription's video receiver got so far (getStats), by feed: whether Janus
+       * really sends. @returns {Promise<Record<string, {packets: number, frames: number}>>} */
+      async videoReceived() {
+        /** @type {Record<string, {packets: number, frames: number}>} */
+        const out = {};
+        for (const sub of app.media?.subscribers.values() ?? []) {
+          const stats = await sub.peer?.pc.getStats().catch(() => null);
+          stats?.forEach((s) => {
+            if (s.type === 'inbound-rtp' && s.kind === 'video') {
+              out[sub.feed.id] = { packets: s.packetsReceived ?? 0, frames: s.framesDecoded ?? 0 };
+            }
+          });
+        }
+        return out;
       },
     }),
     configurable: false,

@@ -28,8 +28,13 @@ export class Tile {
     /** @type {string | null} */
     this.feedId = null;
     this.name = '';
+    /** the name as shown: with a mark where two have the same (names.js) */
+    this.label = '';
+    this.rendered = '';
     /** participant's camera flag (from the server, or local state for the own tile) */
     this.videoFlag = kind === 'screen';
+    /** its video is not received (another page, a low-bandwidth mode): the initials show */
+    this.paused = false;
 
     this.el = document.createElement('div');
     this.el.className = `tile tile-${kind}`;
@@ -52,15 +57,26 @@ export class Tile {
 
     this.caption = document.createElement('p');
     this.caption.className = 'caption';
+    // The name first: "(you)" and the marks after it wrap below before a name is cut.
+    const who = document.createElement('span');
+    who.className = 'who';
     this.nameEl = document.createElement('span');
     this.nameEl.className = 'name';
-    this.caption.append(this.nameEl);
+    who.append(this.nameEl);
     if (self && kind === 'camera') {
       const you = document.createElement('span');
       you.className = 'you';
-      you.textContent = ` ${t('tile.you')}`;
-      this.caption.append(you);
+      you.textContent = t('tile.you');
+      who.append(you);
     }
+    this.caption.append(who);
+    this.pin = document.createElement('span');
+    this.pin.className = 'pin';
+    this.pin.setAttribute('role', 'img');
+    this.pin.setAttribute('aria-label', t('layout.pinned'));
+    this.pin.title = t('layout.pinned');
+    this.pin.hidden = true;
+    this.caption.append(this.pin);
     this.micOff = document.createElement('span');
     this.micOff.className = 'mic-off';
     this.micOff.setAttribute('role', 'img');
@@ -99,14 +115,33 @@ export class Tile {
     this.setVideoOn(kind === 'screen');
   }
 
-  /** @param {string} name */
-  setName(name) {
+  /** @param {string} name @param {string} [label] the name as shown, e.g. "Anna (2)" */
+  setName(name, label = name) {
+    const key = `${name}\n${label}`;
+    if (key === this.rendered) return;
+    this.rendered = key;
     this.name = name;
-    const label = this.kind === 'screen' ? t('tile.screen', { name }) : name;
-    this.el.setAttribute('aria-label', label);
-    this.nameEl.textContent = label;
+    this.label = label;
+    const text = this.kind === 'screen' ? t('tile.screen', { name: label }) : label;
+    this.el.setAttribute('aria-label', text);
+    this.nameEl.textContent = text;
+    this.nameEl.title = text; // where a long name is cut
     this.placeholder.textContent = initials(name);
-    this.menu?.setLabel(t('mod.more', { name }));
+    this.menu?.setLabel(t('mod.more', { name: label }));
+  }
+
+  /** @param {boolean} on pinned by this user */
+  setPinned(on) {
+    this.pin.hidden = !on;
+    this.el.classList.toggle('pinned', on);
+  }
+
+  /** @param {boolean} paused its video is not received */
+  setPaused(paused) {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    this.el.dataset.paused = String(paused);
+    this.updateVideo();
   }
 
   /** Viewers put a shared screen into full screen (the tile, so that its caption stays). */
@@ -156,8 +191,8 @@ export class Tile {
   }
 
   /**
-   * Moderator actions: a "More actions for <name>" button whose popup lists the actions
-   * (menu.js). null removes it.
+   * The actions on this participant (pin, and a moderator's): a "More actions for <name>"
+   * button whose popup lists them (menu.js). null removes it.
    * @param {(() => TileAction[]) | null} actions
    */
   setActions(actions) {
@@ -168,7 +203,7 @@ export class Tile {
     }
     if (this.menu) return;
     this.menu = new ActionMenu(`tile-menu-${++menuCounter}`, actions);
-    this.menu.setLabel(t('mod.more', { name: this.name }));
+    this.menu.setLabel(t('mod.more', { name: this.label }));
     this.menu.onToggle = (open) => this.el.classList.toggle('menu-open', open);
     this.el.append(this.menu.el);
   }
@@ -190,7 +225,7 @@ export class Tile {
   updateVideo() {
     const stream = this.video.srcObject;
     const hasVideo = stream instanceof MediaStream && stream.getVideoTracks().length > 0;
-    const visible = this.videoFlag && hasVideo;
+    const visible = this.videoFlag && hasVideo && !this.paused;
     this.el.classList.toggle('video-off', !visible);
     this.placeholder.hidden = visible;
   }
