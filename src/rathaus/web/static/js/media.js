@@ -41,6 +41,7 @@ const SIMULCAST_ENCODINGS = Object.freeze([
  * @property {Substream | null} sentLayer
  * @property {boolean} wantVideo          the layout shows its tile (and no low-bandwidth mode leaves it out)
  * @property {boolean | null} sentVideo   what Janus does (a new subscription sends video; null: unknown)
+ * @property {boolean} newTracks         tracks arrived that the page has not been told of yet
  */
 
 /** Puts VP8 first in the codec preferences of a video transceiver, where the browser allows it.
@@ -214,7 +215,7 @@ export class MediaSession extends EventTarget {
     /** @type {Subscriber} */
     const sub = {
       feed, peer: null, stream: new MediaStream(), answered: false, wantLayer: null, sentLayer: null,
-      wantVideo: true, sentVideo: true,
+      wantVideo: true, sentVideo: true, newTracks: false,
     };
     this.subscribers.set(feed.id, sub);
     if (this.available) this.signaling.send(msg.subscribe(feed.id));
@@ -241,7 +242,7 @@ export class MediaSession extends EventTarget {
       peer.pc.addEventListener('track', (e) => {
         this.protectReceiver(e.transceiver, e.receiver, e.track.kind, sub.feed.participant);
         sub.stream.addTrack(e.track);
-        this.dispatchEvent(new CustomEvent('stream', { detail: { feed: sub.feed, stream: sub.stream } }));
+        sub.newTracks = true; // the page hears of them once the answer is out (below)
       });
       sub.peer = peer;
     }
@@ -260,6 +261,12 @@ export class MediaSession extends EventTarget {
         this.flushVideo(sub);
         this.flushLayer(sub);
         this.answeredOne();
+      }
+      // The tile is built after the answer went: building it lays the page out, which would
+      // hold the answer back by tens of milliseconds (and with it the first picture).
+      if (sub.newTracks) {
+        sub.newTracks = false;
+        this.dispatchEvent(new CustomEvent('stream', { detail: { feed: sub.feed, stream: sub.stream } }));
       }
     });
   }

@@ -23,6 +23,7 @@ export class Toolbar {
     });
     this.buttons().forEach((b, i) => { b.tabIndex = i === 0 ? 0 : -1; });
     this.width = 0;
+    this.fitting = false;
     // On a change of width only: fitting changes the height, which must not call it again.
     new ResizeObserver((entries) => {
       const width = entries[0]?.contentRect.width ?? 0;
@@ -48,11 +49,18 @@ export class Toolbar {
     target.focus();
   }
 
-  /** Keeps exactly one usable button in the tab order. */
+  /** Keeps exactly one usable button in the tab order; fits the labels again before the next
+   * frame (once, however many buttons changed: measuring forces the browser to lay the page out,
+   * which in the middle of joining costs tens of milliseconds each time). */
   fixTabStop() {
     const list = this.buttons();
     if (!list.some((b) => b.tabIndex === 0) && list[0]) list[0].tabIndex = 0;
-    this.fit();
+    if (this.fitting) return;
+    this.fitting = true;
+    requestAnimationFrame(() => {
+      this.fitting = false;
+      this.fit();
+    });
   }
 
   /** Labels only where they fit in one row (measured with them, then decided); a tooltip
