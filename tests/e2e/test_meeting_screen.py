@@ -303,6 +303,12 @@ async def test_meeting_info_and_copy_link(open_page: OpenPage, server: RunningSe
     await close_dialog(anna, dialog)
     await expect(more_button(anna)).to_be_focused()
 
+    # Someone coming later sees the meeting's duration, not their own.
+    await expect(clock).to_have_text(re.compile(r"^0:0[3-9]$"), timeout=WAIT)
+    ben = await join(open_page, name, "Ben")
+    seconds = int((await ben.locator("#meeting-clock").text_content() or "0:00").split(":")[-1])
+    assert seconds >= 3
+
     # Without end-to-end encryption the encryption panel says what that means, and shows no code.
     badge = anna.get_by_role("button", name="Not end-to-end encrypted")
     await expect(badge).to_have_attribute("aria-haspopup", "dialog")

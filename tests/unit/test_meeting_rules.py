@@ -135,3 +135,15 @@ def test_illegal_transitions_raise() -> None:
     participant.move(ParticipantState.LEFT)
     with pytest.raises(IllegalTransition):
         participant.move(ParticipantState.JOINED)
+
+
+async def test_welcome_says_how_long_the_meeting_has_been_running() -> None:
+    """The same duration for everyone: counted from the first participant, not one's own join."""
+    meeting, _ = make_meeting()
+    anna_peer, ben_peer = FakePeer(), FakePeer()
+    await meeting.join(anna_peer, join("Anna"))
+    assert anna_peer.last("welcome")["running_for"] < 1
+    assert meeting.started is not None
+    meeting.started -= 125  # as if Anna had come in two minutes ago
+    await meeting.join(ben_peer, join("Ben"))
+    assert 125 <= ben_peer.last("welcome")["running_for"] < 126

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -90,6 +91,8 @@ class Meeting:
         self.participants: dict[str, Participant] = {}
         self.waiting: dict[str, Participant] = {}  # the lobby, in order of arrival
         self.locked = False
+        # When the first participant came in (monotonic): the meeting's duration for everyone.
+        self.started: float | None = None
         self.barred_users: set[int] = set()
         self.barred_guests: set[str] = set()
         self.barred_addresses: set[str] = set()  # of barred guests
@@ -119,6 +122,10 @@ class Meeting:
             locked=self.locked,
             moderator_present=self.moderator_present(),
         )
+
+    def running_for(self) -> float:
+        """Seconds since the first participant came in (0 before)."""
+        return 0.0 if self.started is None else round(time.monotonic() - self.started, 1)
 
     def moderator_present(self) -> bool:
         return any(
@@ -288,6 +295,8 @@ class Meeting:
         if participant.guest_key and len(self.known_guests) < MAX_KNOWN_GUESTS:
             self.known_guests.add(participant.guest_key)
         had_moderator = self.moderator_present()
+        if self.started is None:
+            self.started = time.monotonic()
         participant.state = ParticipantState.JOINED
         self.participants[participant.id] = participant
         self.broadcast(
@@ -316,6 +325,7 @@ class Meeting:
                     if participant.is_moderator
                     else [],
                     hands=self.hands.listed(),
+                    running_for=self.running_for(),
                 )
             )
         )

@@ -90,6 +90,7 @@ class Welcome(_Model):
     feeds: list[FeedInfo]
     ice_servers: list[IceServer]
     media_available: bool
+    running_for: float = Field(ge=0)  # seconds since the meeting's first participant came in
     locked: bool
     e2ee: E2eeState
     e2ee_required: bool

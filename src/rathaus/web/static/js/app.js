@@ -247,6 +247,7 @@ export class App {
     signaling.on('welcome', (m) => {
       if (!current()) return;
       this.self = m.self;
+      this.info.sync(m.running_for);
       this.names.set(m.self.id, m.self.name);
       this.meeting.setAllowPlain(m.e2ee_required, m.e2ee.allow_unencrypted);
       this.syncParticipants(m.participants);

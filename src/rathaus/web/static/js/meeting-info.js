@@ -35,8 +35,10 @@ export class MeetingInfo {
     this.copyButton = /** @type {HTMLButtonElement} */ (byId('copy-link-button'));
     this.copyStatus = byId('copy-status');
     this.clocks = [byId('meeting-clock'), byId('info-duration')];
-    /** @type {number | null} when we joined (Date.now()) */
+    /** @type {number | null} when the meeting began, on this page's clock (Date.now()) */
     this.since = null;
+    /** seconds the meeting had been running at our `welcome` */
+    this.age = 0;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.timer = undefined;
     this.roomName = '';
@@ -66,10 +68,18 @@ export class MeetingInfo {
     this.panel.show(this.copyButton);
   }
 
+  /** How long the meeting has been running, as `welcome` says (the same for everyone).
+   * @param {number} seconds */
+  sync(seconds) {
+    this.age = seconds;
+    if (this.since !== null) this.since = Date.now() - seconds * 1000;
+    this.tick();
+  }
+
   /** Starts counting (once per participation: a resumed connection goes on counting). */
   start() {
     if (this.since !== null) return;
-    this.since = Date.now();
+    this.since = Date.now() - this.age * 1000;
     this.tick();
     this.timer = setInterval(() => this.tick(), 1000);
   }
@@ -78,6 +88,7 @@ export class MeetingInfo {
     clearInterval(this.timer);
     this.timer = undefined;
     this.since = null;
+    this.age = 0;
     this.panel.close();
     this.tick();
   }

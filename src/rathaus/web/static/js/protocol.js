@@ -70,7 +70,7 @@
 /** @typedef {{encrypted: boolean, allow_unencrypted: boolean}} E2eeState */
 /** @typedef {{urls: string[], username: string, credential: string}} IceServer */
 /** @typedef {{participant: string, position: number, raised_at: number}} RaisedHand */
-/** @typedef {{type: 'welcome', self: Participant, resume: string, resumed: boolean, participants: Participant[], feeds: Feed[], ice_servers: IceServer[], media_available: boolean, locked: boolean, e2ee: E2eeState, e2ee_required: boolean, waiting: Participant[], hands: RaisedHand[]}} WelcomeMessage */
+/** @typedef {{type: 'welcome', self: Participant, resume: string, resumed: boolean, participants: Participant[], feeds: Feed[], ice_servers: IceServer[], media_available: boolean, running_for: number, locked: boolean, e2ee: E2eeState, e2ee_required: boolean, waiting: Participant[], hands: RaisedHand[]}} WelcomeMessage */
 /** @typedef {{type: 'participant_joined', participant: Participant}} ParticipantJoinedMessage */
 /** @typedef {{type: 'participant_updated', participant: Participant}} ParticipantUpdatedMessage */
 /** @typedef {{type: 'participant_left', id: string}} ParticipantLeftMessage */
@@ -438,6 +438,7 @@ export function parseServerMessage(text) {
         feeds, ice_servers: iceServers,
         media_available: data.media_available !== false, locked: data.locked === true, waiting,
         e2ee: parseE2eeState(data.e2ee), e2ee_required: data.e2ee_required === true, hands,
+        running_for: typeof data.running_for === 'number' && data.running_for >= 0 ? data.running_for : 0,
       };
     }
     case 'participant_joined':
