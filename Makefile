@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 RUN_DEBS := janus
-TEST_DEBS := janus janus-demos chromium firefox-esr postgresql coturn iproute2 procps slapd ldap-utils fonts-noto-color-emoji
+TEST_DEBS := janus janus-demos chromium firefox-esr postgresql redis-server coturn iproute2 procps slapd ldap-utils fonts-noto-color-emoji
 ARGS ?=
 
 .PHONY: run test lint typecheck unit integration e2e bench mutation vendor clean

@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.bot import keep_media_on_loopback
 from tests.support.postgres import PostgresUnavailable, start_cluster
+from tests.support.redis import RedisUnavailable, start_redis
 from tests.support.server import RunningServer, running_server, server_settings
 
 # Support modules whose fixtures every test may use: janus_server, janus_factory, janus_client;
@@ -40,3 +41,16 @@ def postgres_url() -> Iterator[str]:
         yield cluster.url
     finally:
         cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A throwaway redis-server for the session: ``redis://127.0.0.1:<port>/0``."""
+    try:
+        server = start_redis()
+    except RedisUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server.url
+    finally:
+        server.destroy()

@@ -19,6 +19,11 @@ from rathaus.accounts.oidc import OidcClient
 from rathaus.accounts.service import AccountService
 from rathaus.audit import AuditLog
 from rathaus.bodylimit import BodyLimit
+from rathaus.bus import Bus, create_bus
+from rathaus.bus.memory import MemoryBus
+from rathaus.chat import api as chat_api
+from rathaus.chat import socket as chat_socket
+from rathaus.chat.service import ChatService
 from rathaus.config import Settings
 from rathaus.db.engine import create_engine, migrate, sessionmaker
 from rathaus.media.janus.pool import JanusNode, JanusPool
@@ -80,6 +85,7 @@ def wire_services(
     pool: JanusPool,
     supervisor: JanusSupervisor | None,
     branding: Branding | None = None,
+    bus: Bus | None = None,
 ) -> Services:
     """The feature services, each given what it needs."""
     secret_key = load_or_create_key(settings.server.data_dir)  # generated at first start
@@ -122,6 +128,7 @@ def wire_services(
         janus=pool,
         janus_supervisor=supervisor,
         branding=branding or Branding.load(settings.branding),
+        chat=ChatService(sessions, rooms, bus or MemoryBus()),
     )
 
 
@@ -133,13 +140,16 @@ def create_app(settings: Settings) -> FastAPI:
         datadir.prepare(settings)  # private: 0700, the database 0600
         engine = create_engine(settings.database_url)
         await migrate(engine)
+        bus = create_bus(settings.bus.url, prefix=settings.bus.prefix)
+        await bus.start()
         pool, supervisor = await start_media(settings)
-        wired = wire_services(settings, sessionmaker(engine), pool, supervisor, branding)
+        wired = wire_services(settings, sessionmaker(engine), pool, supervisor, branding, bus)
         app.state.services = wired
         try:
             yield
         finally:
             await wired.meetings.close()
+            await bus.close()
             await pool.close()
             if supervisor is not None:
                 await supervisor.stop()
@@ -178,6 +188,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(rooms_api.router)
     app.include_router(rooms_api.direct_router)
     app.include_router(meetings_api.router)
+    app.include_router(chat_api.router)
+    app.include_router(chat_socket.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app

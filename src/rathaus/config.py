@@ -67,6 +67,31 @@ class DatabaseSettings(_Section):
     url: str = ""
 
 
+class ChatSettings(_Section):
+    """Limits of the chat (rathaus.chat)."""
+
+    # Chat frames one socket may send per second, and saved up for a burst.
+    messages_per_second: float = Field(default=20.0, gt=0)
+    burst: float = Field(default=60.0, ge=1)
+
+
+class BusSettings(_Section):
+    """How chat events reach the WebSockets of other Rathaus processes (rathaus.bus)."""
+
+    # Empty: in-process (one rathaus process); redis://host:port/db: Redis pub/sub, for several
+    # processes on one PostgreSQL (also rediss:// for TLS, unix:///path/to/redis.sock).
+    url: str = ""
+    # Put before every channel name: installations that share one Redis each need their own.
+    prefix: str = Field("rathaus:", min_length=1, max_length=64, pattern=r"^[!-~]+$")
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if value and not value.lower().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("the event bus URL must start with redis://, rediss:// or unix://")
+        return value
+
+
 class JanusNodeSettings(_Section):
     name: str
     url: str
@@ -308,6 +333,8 @@ class BrandingSettings(_Section):
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
+    bus: BusSettings = BusSettings()
+    chat: ChatSettings = ChatSettings()
     janus: JanusSettings = JanusSettings()
     turn: TurnSettings = TurnSettings()
     meeting: MeetingSettings = MeetingSettings()

@@ -57,6 +57,10 @@ class ErrorCode(enum.StrEnum):
     E2EE_REQUIRED = "e2ee_required"
     # rooms
     DIRECT_ROOM = "direct_room"  # a direct conversation keeps its two members
+    # chat
+    EPOCH_CONFLICT = "epoch_conflict"  # another commit won that epoch: catch up, try again
+    UNKNOWN_DEVICE = "unknown_device"
+    LIMIT_REACHED = "limit_reached"  # e.g. the reactions one message may have
 
 
 class RathausError(Exception):
@@ -171,6 +175,11 @@ class JanusTimeout(JanusUnavailable):
     its connection and its keepalives): callers treat it as a failure of this request only."""
 
 
+class BusUnavailable(RathausError):
+    """The event bus (Redis pub/sub) cannot be reached, or was closed: an event could not be
+    published, or a subscription not confirmed. Other processes may miss that event."""
+
+
 # Whatever a request to Janus may fail with.
 JANUS_FAILURES = (JanusUnavailable, JanusError, JanusProtocolError)
 
@@ -188,7 +197,7 @@ WS_CLOSE_SHUTDOWN = 4503
 def http_status(error: Exception) -> int:
     if isinstance(error, ClientError):
         return error.status
-    if isinstance(error, JanusUnavailable | IdentityUnavailable):
+    if isinstance(error, JanusUnavailable | IdentityUnavailable | BusUnavailable):
         return 503
     return 500
 

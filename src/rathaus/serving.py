@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rathaus.chat.protocol import MAX_FRAME as CHAT_MAX_FRAME
 from rathaus.config import Settings
 
-# A signaling message is at most 64 KiB (docs/protocol.md); the rest is the frame's overhead.
-WS_MAX_SIZE = 64 * 1024 + 1024
+# The largest frame of any socket: a chat commit with its GroupInfo (rathaus.chat.protocol);
+# the signaling socket refuses more than its own 64 KiB itself (docs/protocol.md).
+WS_MAX_SIZE = CHAT_MAX_FRAME + 1024
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

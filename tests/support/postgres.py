@@ -145,3 +145,23 @@ def start_cluster() -> Cluster:
         cluster.destroy()
         raise
     return cluster
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+async def fresh_database(session_url: str) -> str:
+    """A new, empty database in the session's cluster (``postgres_url``): its SQLAlchemy URL."""
+    import asyncpg  # the async driver, as the server uses it
+    from sqlalchemy.engine.url import make_url
+
+    url = make_url(session_url)
+    name = f"rathaus_fresh_{os.getpid()}_{next(_databases)}"
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, database=url.database
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return url.set(database=name).render_as_string(hide_password=False)

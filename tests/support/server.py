@@ -76,6 +76,8 @@ def server_settings(data_dir: Path, **sections: dict[str, Any]) -> Settings:
             # The bots cannot encrypt: tests of end-to-end encryption turn it on.
             "e2ee_required": False,
         },
+        # Tests send bursts of chat messages; the limit has a test of its own.
+        "chat": {"messages_per_second": 10_000, "burst": 10_000},
     }
     for name, values in sections.items():
         overrides[name] = {**overrides.get(name, {}), **values}

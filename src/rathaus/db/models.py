@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -109,3 +120,104 @@ class AuditRow(Base):
     # What the server adds (a guest link's expiry, a room's new name as the rules let it
     # through), never free text.
     detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ChatDeviceRow(Base):
+    """A member's device in the chat's key directory: its public keys only (rathaus.chat)."""
+
+    __tablename__ = "chat_devices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # chosen by the device
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    ed25519: Mapped[str] = mapped_column(String(64))  # base64url: the MLS signature key
+    x25519: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChatGroupRow(Base):
+    """A room's MLS group as the delivery service knows it: the epoch the next commit must
+    name, the latest GroupInfo (public: new devices join from it) and the last event's number."""
+
+    __tablename__ = "chat_groups"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[bytes] = mapped_column(LargeBinary)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    group_info: Mapped[bytes] = mapped_column(LargeBinary)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChatEventRow(Base):
+    """One event of a room's group, numbered without gaps (``seq``): the group's creation, a
+    commit, an application message (ciphertext) or a deletion. ``client_id`` makes a resend
+    harmless. A message may name its relation to an earlier one in the clear (``rel``: reply,
+    edit or react; ``ref``: that one's number), as Matrix keeps ``m.relates_to`` outside the
+    encryption: so the server can hold edits to their author and count reactions and unread
+    messages; a deletion names what it deleted in ``ref``."""
+
+    __tablename__ = "chat_events"
+    __table_args__ = (
+        UniqueConstraint("room_id", "seq", name="uq_chat_events_room_seq"),
+        UniqueConstraint("room_id", "device_id", "client_id", name="uq_chat_events_client"),
+        Index("ix_chat_events_ref", "room_id", "ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))  # group, commit, message or delete
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # outlives the account
+    device_id: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # None: deleted
+    rel: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    ref: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ChatReadRow(Base):
+    """How far a member has read a room's chat: private, for their own unread count only."""
+
+    __tablename__ = "chat_reads"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChatKeyPackageRow(Base):
+    """A device's MLS key package, waiting to be handed out once: a member's device adds this
+    device to a room's group with it, even while this device is offline."""
+
+    __tablename__ = "chat_key_packages"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(
+        ForeignKey("chat_devices.id", ondelete="CASCADE"), index=True
+    )
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChatGroupDeviceRow(Base):
+    """A device in a room's group, as the commits said (create, external join, add, remove);
+    ``welcome`` waits for a device that was added (until it has joined with it)."""
+
+    __tablename__ = "chat_group_devices"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    device_id: Mapped[str] = mapped_column(
+        ForeignKey("chat_devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    welcome: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    welcome_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

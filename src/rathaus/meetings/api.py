@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
@@ -24,6 +23,7 @@ from rathaus.meetings.meeting import Meeting
 from rathaus.meetings.participant import Participant
 from rathaus.meetings.ratelimit import TokenBucket
 from rathaus.meetings.registry import MeetingRegistry
+from rathaus.origins import same_origin
 from rathaus.rooms.service import Room
 from rathaus.services import services
 
@@ -114,7 +114,7 @@ async def _receive(websocket: WebSocket, wait: float) -> str | int:
 async def meeting_socket(websocket: WebSocket, slug: str) -> None:
     await websocket.accept()
     peer = SocketPeer(websocket)
-    if not _same_origin(websocket):  # cross-site WebSocket hijacking
+    if not same_origin(websocket):  # cross-site WebSocket hijacking
         refused = errors.ClientError("this page may not connect here", code=ErrorCode.FORBIDDEN)
         peer.error(refused)
         peer.close(errors.WS_CLOSE_PROTOCOL)
@@ -292,28 +292,3 @@ def _type_of(frame: str) -> str | None:
         return None
     value = data.get("type") if isinstance(data, dict) else None
     return value if isinstance(value, str) and len(value) <= 32 else None
-
-
-def _same_origin(websocket: WebSocket) -> bool:
-    """Browsers send the page's Origin; it must be Rathaus's own scheme, host and port."""
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True  # not a browser (bots, the telephony gateway)
-    ours = _origin_of(f"{_http_scheme(websocket)}://{websocket.url.netloc}")
-    return ours is not None and _origin_of(origin) == ours
-
-
-def _http_scheme(websocket: WebSocket) -> str:
-    return "https" if websocket.url.scheme == "wss" else "http"
-
-
-def _origin_of(url: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) with the default port filled in; None for what is no origin."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)

@@ -195,6 +195,11 @@ class RoomService:
         async with self._sessions() as session:
             return await store.role_of(session, room.id, user.id)
 
+    async def member_since(self, room: Room, user: User) -> datetime | None:
+        """Since when ``user`` is a member of ``room`` (any role, the owner too), or None."""
+        async with self._sessions() as session:
+            return await store.member_since(session, room.id, user.id)
+
     async def require_manager(self, room: Room, user: User) -> str:
         """The capacity in which ``user`` may change the room: owner, co_owner or
         administrator."""

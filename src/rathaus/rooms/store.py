@@ -54,6 +54,18 @@ async def role_of(session: AsyncSession, room_id: int, user_id: int) -> str | No
     return row.role if row else None
 
 
+async def member_since(session: AsyncSession, room_id: int, user_id: int) -> datetime | None:
+    """Since when ``user_id`` is a member of the room (its owner: since it was created), or
+    None for who is none."""
+    room = await session.get(RoomRow, room_id)
+    if room is None:
+        return None
+    if room.owner_id == user_id:
+        return utc(room.created_at)
+    row = await session.get(RoomRoleRow, (room_id, user_id))
+    return utc(row.since) if row is not None else None
+
+
 async def set_role(
     session: AsyncSession, room_id: int, user_id: int, role: str | None, now: datetime
 ) -> None:

@@ -167,7 +167,7 @@ async def room_page(slug: str, request: Request) -> Response:
         lang=lang,
         title=title,
         script="app.js",
-        styles=("meeting.css",),
+        styles=("meeting.css", "chat.css"),
         state=state,
     )
     if GUEST_COOKIE not in request.cookies:

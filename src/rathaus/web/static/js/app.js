@@ -27,6 +27,7 @@ import { Announcer } from './announcer.js';
 import { installHook } from './testhook.js';
 import { defaultDeviceStore, loadOrCreateDevice } from './e2ee/device.js';
 import { E2eeTransforms } from './e2ee/transforms.js';
+import { installChatToggle, startChat } from './chat/page.js';
 
 /** @typedef {import('./protocol.js').Participant} Participant */
 /** @typedef {import('./i18n.js').MessageKey} MessageKey */
@@ -170,6 +171,9 @@ export class App {
   start() {
     this.show('prejoin');
     this.prejoin.show();
+    startChat(this.room, byId('chat-panel')).then((client) => {
+      if (client) installChatToggle();
+    });
   }
 
   /** @param {Screen} screen */

@@ -1,6 +1,7 @@
-// The signed-in member's start page: "New meeting" (a room of their own, opened at once), the
-// rooms they own, co-own, moderate or are a member of, with their links, and joining by a link
-// or room name.
+// The signed-in member's start page: "New meeting" (a room of their own, opened at once), and the
+// conversation list: the rooms and direct conversations they belong to, newest activity first,
+// with their own unread counts, a search over the names, "New room" and "New direct message";
+// and joining by a link or room name.
 
 import { detectLanguage, errorText, language, setLanguage, t, translate } from './i18n.js';
 import { api, pageState, signOut, signInErrorText } from './session.js';
@@ -9,6 +10,8 @@ import { byId, copyText, el } from './dom.js';
 /** @typedef {import('./session.js').Session} Session */
 /** @typedef {{slug: string, name: string, url: string, role: string, kind: string,
  *   lobby: boolean, has_password: boolean, guests_allowed: boolean}} RoomItem */
+/** @typedef {{slug: string, name: string, kind: string, role: string, partner: string | null,
+ *   url: string, last_at: number, unread: number}} ConversationItem */
 
 /** The caller's role in a room, as the list says it. @param {string} role @returns {string} */
 function roleName(role) {
@@ -38,6 +41,49 @@ class Home {
     /** @type {HTMLInputElement} */ (byId('join-lang')).value = language();
     byId('signout-button').addEventListener('click', () => this.signOut());
     this.newButton.addEventListener('click', () => this.newMeeting());
+    this.search = /** @type {HTMLInputElement} */ (byId('room-search'));
+    this.search.addEventListener('input', () => this.filter());
+    byId('new-room-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.newRoom();
+    });
+    byId('new-direct-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.newDirect();
+    });
+  }
+
+  async newRoom() {
+    const input = /** @type {HTMLInputElement} */ (byId('new-room-name'));
+    const name = input.value.trim();
+    if (!name) return;
+    this.error.textContent = '';
+    const made = await api(this.session, '/api/rooms', 'POST', { name });
+    if (made.ok) location.assign(this.here(made.body.url));
+    else this.error.textContent = errorText(made.code ?? 'unknown');
+  }
+
+  async newDirect() {
+    const input = /** @type {HTMLInputElement} */ (byId('direct-user'));
+    const user = input.value.trim().toLowerCase();
+    if (!user) return;
+    this.error.textContent = '';
+    const made = await api(this.session, `/api/direct/${encodeURIComponent(user)}`, 'POST');
+    if (made.ok) location.assign(this.here(`/r/${made.body.slug}`));
+    else this.error.textContent = errorText(made.code ?? 'unknown');
+  }
+
+  /** Shows only the rooms whose name holds what the search box says. */
+  filter() {
+    const wanted = this.search.value.trim().toLocaleLowerCase();
+    let shown = 0;
+    for (const item of Array.from(this.list.children)) {
+      const name = /** @type {HTMLElement} */ (item).dataset.name ?? '';
+      const match = !wanted || name.toLocaleLowerCase().includes(wanted);
+      /** @type {HTMLElement} */ (item).hidden = !match;
+      if (match) shown += 1;
+    }
+    byId('rooms-none-found').hidden = shown > 0 || this.list.children.length === 0;
   }
 
   /** @param {string} path */
@@ -64,24 +110,39 @@ class Home {
   }
 
   async loadRooms() {
-    const answer = await api(this.session, '/api/rooms');
+    const [answer, chats] = await Promise.all([
+      api(this.session, '/api/rooms'), api(this.session, '/api/chat/conversations'),
+    ]);
     if (!answer.ok) {
       this.error.textContent = errorText(answer.code ?? 'unknown');
       return;
     }
     /** @type {RoomItem[]} */
     const rooms = Array.isArray(answer.body?.rooms) ? answer.body.rooms : [];
-    this.list.replaceChildren(...rooms.map((room) => this.roomItem(room)));
+    /** @type {ConversationItem[]} */
+    const conversations = chats.ok && Array.isArray(chats.body) ? chats.body : [];
+    const order = new Map(conversations.map((c, i) => [c.slug, i]));
+    const bySlug = new Map(conversations.map((c) => [c.slug, c]));
+    rooms.sort((a, b) => (order.get(a.slug) ?? Infinity) - (order.get(b.slug) ?? Infinity));
+    this.list.replaceChildren(...rooms.map((room) => this.roomItem(room, bySlug.get(room.slug))));
     byId('rooms-empty').hidden = rooms.length > 0;
+    const unread = conversations.reduce((sum, c) => sum + c.unread, 0);
+    const title = `${t('home.heading')} – ${pageState().brand.name}`;
+    document.title = unread ? t('page.unread', { count: unread, title }) : title;
+    this.filter();
   }
 
-  /** @param {RoomItem} room @returns {HTMLLIElement} */
-  roomItem(room) {
+  /** @param {RoomItem} room @param {ConversationItem | undefined} chat @returns {HTMLLIElement} */
+  roomItem(room, chat) {
     const link = new URL(room.url, location.origin).href;
     const item = el('li', { class: 'room-item' });
-    const title = el('h3', { class: 'room-title' }, room.name);
+    const name = chat?.name ?? room.name;
+    item.dataset.name = name;
+    const title = el('h3', { class: 'room-title' });
+    title.append(el('a', { class: 'room-open', href: this.here(room.url) }, name));
+    if (chat?.unread) title.append(' ', el('span', { class: 'unread' }, t('home.unread', { count: chat.unread })));
     const facts = [
-      roleName(room.role),
+      room.kind === 'direct' ? t('home.direct') : roleName(room.role),
       room.lobby ? t('home.withLobby') : '',
       room.has_password ? t('home.withPassword') : '',
       room.guests_allowed ? '' : t('home.membersOnly'),

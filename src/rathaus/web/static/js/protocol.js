@@ -62,7 +62,10 @@
  *   | 'forbidden'
  *   | 'unknown_participant'
  *   | 'e2ee_required'
- *   | 'direct_room'} ErrorCode
+ *   | 'direct_room'
+ *   | 'epoch_conflict'
+ *   | 'unknown_device'
+ *   | 'limit_reached'} ErrorCode
  */
 /** @typedef {{id: string, x25519: string, ed25519: string, e2ee: boolean}} Device */
 /** @typedef {{id: string, name: string, audio: boolean, video: boolean, role: Role, device: Device | null}} Participant */
@@ -202,6 +205,9 @@ export const ERROR_CODES = Object.freeze([
   'unknown_participant',
   'e2ee_required',
   'direct_room',
+  'epoch_conflict',
+  'unknown_device',
+  'limit_reached',
 ]);
 /** Every reaction, in the order offered. @type {readonly Reaction[]} */
 export const REACTIONS = Object.freeze(['thumbs_up', 'applause', 'laugh', 'surprise', 'heart', 'party']);

@@ -19,81 +19,40 @@
 //   delivery service hands the same commit back (`processCommit`). If another member's commit for
 //   the same epoch comes first, that one is applied, the pending one is dropped, and the result
 //   says `superseded` (make the change again, in the new epoch).
+// - Devices join by a welcome or by an external commit (RFC 9420 §12.4.3.2, mls-external.js):
+//   every commit also returns the GroupInfo of the epoch it leads to, which the delivery service
+//   keeps for the next joiner, so that no one waits for a member to be online.
 // - ts-mls is immutable: every operation computes a new state and the group adopts it only when
 //   the operation succeeded, so a refused message leaves the group as it was. Operations on one
 //   group run one at a time. Key material ts-mls reports as consumed is zeroed once the group
 //   has moved past it (forward secrecy).
+// - The layer below (error type, ciphersuite, key packages, MLSMessage decoding) is mls-codec.js;
+//   what this module exports from there is re-exported here.
 
 import * as ts from '../../vendor/ts-mls/dist/src/index.js';
 import {decryptSenderData} from '../../vendor/ts-mls/dist/src/privateMessage.js';
 import {createDevice, loadOrCreateDevice, MemoryDeviceStore} from '../e2ee/device.js';
-import {b64urlDecode, bytesEqual, concat} from '../e2ee/encoding.js';
+import {b64urlDecode, bytesEqual} from '../e2ee/encoding.js';
+import {MlsChatError, decodeMessage, keyPackage, membersOf, reason, suite, zero} from './mls-codec.js';
+import {checkExternalCommit, encodeGroupInfo, externalJoin, verifyOwnResync} from './mls-external.js';
+
+export {CIPHERSUITE, KEY_PACKAGE_LIFETIME, MlsChatError, keyPackage, refHash} from './mls-codec.js';
 
 /** @typedef {import('../e2ee/device.js').Device} Device */
 /** @typedef {import('../../vendor/ts-mls/dist/src/index.js').ClientState} ClientState */
 /** @typedef {import('../../vendor/ts-mls/dist/src/index.js').CiphersuiteImpl} CiphersuiteImpl */
 /** @typedef {import('../../vendor/ts-mls/dist/src/index.js').ClientConfig} ClientConfig */
-/** @typedef {import('../../vendor/ts-mls/dist/src/index.js').KeyPackage} KeyPackage */
-/** @typedef {import('../../vendor/ts-mls/dist/src/index.js').PrivateKeyPackage} PrivateKeyPackage */
-/** @typedef {import('../../vendor/ts-mls/dist/src/index.js').MLSMessage} MLSMessage */
-/** @typedef {import('../../vendor/ts-mls/dist/src/index.js').RatchetTree} RatchetTree */
+/** @typedef {import('./mls-codec.js').MlsErrorCode} MlsErrorCode */
+/** @typedef {import('./mls-codec.js').MlsDevice} MlsDevice */
+/** @typedef {import('./mls-codec.js').OwnKeyPackage} OwnKeyPackage */
+/** @typedef {import('./mls-codec.js').Member} Member */
 
-export const CIPHERSUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
-/** How long a key package may be used (seconds); the delivery service drops older ones. */
-export const KEY_PACKAGE_LIFETIME = 28 * 24 * 3600;
-const CLOCK_SKEW = 3600;
 const HANDLE_PREFIX = 'rathaus-webcrypto-ed25519:';
-
-/**
- * Why an operation refused:
- * - `malformed`: not an MLS message of the expected kind, or for another group;
- * - `stale-epoch`: from an epoch whose keys this device does not hold (before it joined, or long
- *   past), or a commit for an epoch that another commit already won;
- * - `future-epoch`: from a later epoch: this device missed a commit (fetch the missing ones);
- * - `rejected`: it does not verify (signature, AEAD tag, membership or confirmation tag, a
- *   credential the directory refuses, an invalid proposal), or its key was used already (replay);
- * - `pending-commit`: this device's last commit still waits for the delivery service;
- * - `not-member`: no such member, or this device itself (MLS has no self-removal by commit);
- * - `inactive`: this device was removed from the group;
- * - `no-key-package`: the welcome is for none of the key packages given;
- * - `wrong-device`: a saved group of another device.
- * @typedef {'malformed' | 'stale-epoch' | 'future-epoch' | 'rejected' | 'pending-commit' | 'not-member'
- *   | 'inactive' | 'no-key-package' | 'wrong-device'} MlsErrorCode
- */
-
-/** The one error type of this module. */
-export class MlsChatError extends Error {
-  /**
-   * @param {MlsErrorCode} code
-   * @param {string} message
-   * @param {unknown} [cause]
-   */
-  constructor(code, message, cause) {
-    super(message, cause === undefined ? undefined : {cause});
-    this.name = 'MlsChatError';
-    /** @type {MlsErrorCode} */
-    this.code = code;
-  }
-}
 
 /**
  * Whether `identity` (a device id) owns `signatureKey` (raw Ed25519): the key directory's answer.
  * @typedef {(identity: string, signatureKey: Uint8Array) => Promise<boolean>} Authenticate
  */
-
-/**
- * A device as MLS sees it. `cs` signs with the device's CryptoKey.
- * @typedef {{id: string, identity: Uint8Array, signatureKey: Uint8Array, handle: Uint8Array,
- *   cs: CiphersuiteImpl, config: ClientConfig}} MlsDevice
- */
-
-/**
- * A key package: `bytes` (an MLSMessage) go to the delivery service; the rest stays on the device
- * until a welcome uses it (a plain object of bytes: IndexedDB stores it as it is).
- * @typedef {{bytes: Uint8Array, ref: Uint8Array, publicPackage: KeyPackage, privatePackage: PrivateKeyPackage}} OwnKeyPackage
- */
-
-/** @typedef {{leafIndex: number, identity: string}} Member */
 
 /**
  * What a commit changed, for this device.
@@ -103,23 +62,26 @@ export class MlsChatError extends Error {
 /** @typedef {{plaintext: Uint8Array, sender: Member, epoch: bigint}} Decrypted */
 
 /**
+ * The external commit by which this device joined (`joinExternal`), until the delivery service
+ * hands it back; `replaced`: it replaced this device's old leaf (resync).
+ * @typedef {{commit: Uint8Array, replaced: boolean}} ExternalJoin
+ */
+
+/**
  * A saved group (a plain object of bytes, for IndexedDB).
- * @typedef {{version: 1, state: Uint8Array, pending: {commit: Uint8Array, state: Uint8Array} | null}} SavedGroup
+ * @typedef {{version: 1, state: Uint8Array, pending: {commit: Uint8Array, state: Uint8Array} | null,
+ *   external?: ExternalJoin | null}} SavedGroup
  */
 
 /** @typedef {{commit: Uint8Array, state: ClientState, consumed: Uint8Array[]}} Pending */
 
+/**
+ * @typedef {{device: MlsDevice, state: ClientState, pending: Pending | null, external: ExternalJoin | null,
+ *   queue: Promise<unknown>}} Internal
+ */
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** @type {Promise<CiphersuiteImpl> | null} */
-let baseSuite = null;
-
-/** The ciphersuite without a device (verification, hashing, HPKE). */
-function suite() {
-  baseSuite ??= ts.getCiphersuiteImpl(ts.getCiphersuiteFromName(CIPHERSUITE));
-  return baseSuite;
-}
 
 /**
  * The MLS side of a device of e2ee/device.js: its Ed25519 key pair becomes the leaf signature key.
@@ -175,34 +137,7 @@ export async function newDevice(options) {
   return {device, mls: await mlsDevice(device, options)};
 }
 
-/**
- * RFC 9420 §5.2 RefHash(label, value): Hash(VarBytes(label) || VarBytes(value)).
- * @param {string} label
- * @param {Uint8Array} value
- */
-export async function refHash(label, value) {
-  const data = concat(varBytes(encoder.encode(label)), varBytes(value));
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', data));
-}
-
-/**
- * A fresh key package of `device` (one per future group: the delivery service hands each out once).
- * @param {MlsDevice} device
- * @returns {Promise<OwnKeyPackage>}
- */
-export async function keyPackage(device) {
-  const now = BigInt(Math.floor(Date.now() / 1000));
-  const lifetime = {notBefore: now - BigInt(CLOCK_SKEW), notAfter: now + BigInt(KEY_PACKAGE_LIFETIME)};
-  const {publicPackage, privatePackage} = await ts.generateKeyPackageWithKey(
-    {credentialType: 'basic', identity: device.identity}, ts.defaultCapabilities(), lifetime, [],
-    {signKey: device.handle, publicKey: device.signatureKey}, device.cs);
-  const bytes = ts.encodeMlsMessage({version: 'mls10', wireformat: 'mls_key_package', keyPackage: publicPackage});
-  // The KeyPackage struct is the MLSMessage without its version and wire format (2 + 2 bytes).
-  const ref = await refHash('MLS 1.0 KeyPackage Reference', bytes.subarray(4));
-  return {bytes, ref, publicPackage, privatePackage};
-}
-
-/** @type {WeakMap<Group, {device: MlsDevice, state: ClientState, pending: Pending | null, queue: Promise<unknown>}>} */
+/** @type {WeakMap<Group, Internal>} */
 const internals = new WeakMap();
 
 /** One device's view of one MLS group (a room's chat). Read-only here; the functions below change it. */
@@ -211,13 +146,14 @@ export class Group {
    * @param {MlsDevice} device
    * @param {ClientState} state
    * @param {Pending | null} [pending]
+   * @param {ExternalJoin | null} [external]
    */
-  constructor(device, state, pending = null) {
-    internals.set(this, {device, state, pending, queue: Promise.resolve()});
+  constructor(device, state, pending = null, external = null) {
+    internals.set(this, {device, state, pending, external, queue: Promise.resolve()});
   }
 
   get #internal() {
-    return /** @type {NonNullable<ReturnType<typeof internals.get>>} */ (internals.get(this));
+    return /** @type {Internal} */ (internals.get(this));
   }
 
   /** @returns {Uint8Array} */
@@ -255,7 +191,7 @@ export class Group {
  * Runs `operation` on the group's state after the group's earlier operations.
  * @template T
  * @param {Group} group
- * @param {(internal: NonNullable<ReturnType<typeof internals.get>>) => Promise<T>} operation
+ * @param {(internal: Internal) => Promise<T>} operation
  * @returns {Promise<T>}
  */
 function serial(group, operation) {
@@ -266,27 +202,9 @@ function serial(group, operation) {
   return result;
 }
 
-/** @param {RatchetTree} tree @returns {Member[]} */
-function membersOf(tree) {
-  /** @type {Member[]} */
-  const members = [];
-  for (let node = 0; node < tree.length; node += 2) {
-    const entry = tree[node];
-    if (entry?.nodeType === 'leaf' && entry.leaf.credential.credentialType === 'basic') {
-      members.push({leafIndex: node / 2, identity: decoder.decode(entry.leaf.credential.identity)});
-    }
-  }
-  return members;
-}
-
 /** @param {ClientState} state @param {string} identity */
 function isMember(state, identity) {
   return membersOf(state.ratchetTree).some((m) => m.identity === identity);
-}
-
-/** @param {Uint8Array[]} secrets */
-function zero(secrets) {
-  for (const secret of secrets) ts.zeroOutUint8Array(secret);
 }
 
 /**
@@ -302,24 +220,23 @@ export async function createGroup(device, groupId) {
 }
 
 /**
- * Decodes one MLSMessage that must fill `bytes` exactly.
- * @param {Uint8Array} bytes
- * @returns {MLSMessage}
+ * The GroupInfo of the group's current epoch (an MLSMessage with the external_pub and ratchet_tree
+ * extensions, signed by this device), for the delivery service to hand to devices that join by
+ * `joinExternal`. The creator publishes it after `createGroup`; each commit returns its own.
+ * @param {Group} group
+ * @returns {Promise<Uint8Array>}
  */
-function decodeMessage(bytes) {
-  let decoded;
-  try {
-    decoded = ts.decodeMlsMessage(bytes, 0);
-  } catch (error) {
-    throw new MlsChatError('malformed', 'not an MLS message', error);
-  }
-  if (!decoded || decoded[1] !== bytes.length) throw new MlsChatError('malformed', 'not an MLS message');
-  return decoded[0];
+export function groupInfo(group) {
+  return serial(group, async (internal) => {
+    if (internal.state.groupActiveState.kind !== 'active') throw new MlsChatError('inactive', 'this device left the group');
+    return encodeGroupInfo(internal.state, internal.device.cs);
+  });
 }
 
 /**
- * A commit of `device` in `state`'s epoch, pending until the delivery service hands it back.
- * @param {NonNullable<ReturnType<typeof internals.get>>} internal
+ * A commit of `device` in `state`'s epoch, pending until the delivery service hands it back, and
+ * the GroupInfo of the epoch it leads to (published when the delivery service accepts the commit).
+ * @param {Internal} internal
  * @param {import('../../vendor/ts-mls/dist/src/index.js').Proposal[]} proposals
  */
 async function commit(internal, proposals) {
@@ -331,22 +248,24 @@ async function commit(internal, proposals) {
       {extraProposals: proposals, wireAsPublicMessage: true, ratchetTreeExtension: true});
   } catch (error) {
     if (error instanceof MlsChatError) throw error;
-    throw new MlsChatError('rejected', `commit refused: ${error instanceof Error ? error.message : error}`, error);
+    throw new MlsChatError('rejected', `commit refused: ${reason(error)}`, error);
   }
   const bytes = ts.encodeMlsMessage(result.commit);
+  const info = await encodeGroupInfo(result.newState, internal.device.cs);
   internal.pending = {commit: bytes, state: result.newState, consumed: result.consumed};
   const welcome = result.welcome
     ? ts.encodeMlsMessage({version: 'mls10', wireformat: 'mls_welcome', welcome: result.welcome})
     : null;
-  return {commit: bytes, welcome};
+  return {commit: bytes, welcome, groupInfo: info};
 }
 
 /**
  * Adds devices by their key packages (MLSMessage bytes, from the delivery service). Returns the
- * commit (for the group) and the welcome (for the new devices); both pending (see `processCommit`).
+ * commit (for the group), the welcome (for the new devices), both pending (see `processCommit`),
+ * and the GroupInfo of the next epoch.
  * @param {Group} group
  * @param {Uint8Array[]} keyPackages
- * @returns {Promise<{commit: Uint8Array, welcome: Uint8Array}>}
+ * @returns {Promise<{commit: Uint8Array, welcome: Uint8Array, groupInfo: Uint8Array}>}
  */
 export function add(group, keyPackages) {
   return serial(group, async (internal) => {
@@ -357,43 +276,57 @@ export function add(group, keyPackages) {
         {proposalType: 'add', add: {keyPackage: message.keyPackage}});
     });
     if (proposals.length === 0) throw new TypeError('add needs at least one key package');
-    const {commit: bytes, welcome} = await commit(internal, proposals);
-    return {commit: bytes, welcome: /** @type {Uint8Array} */ (welcome)};
+    const {commit: bytes, welcome, groupInfo: info} = await commit(internal, proposals);
+    return {commit: bytes, welcome: /** @type {Uint8Array} */ (welcome), groupInfo: info};
   });
 }
 
 /**
- * Removes a member by leaf index or identity (device id). Returns the pending commit.
+ * Removes members by leaf index or identity (device id), several in one commit (a user's devices).
+ * Returns the pending commit and the GroupInfo of the next epoch.
  * @param {Group} group
- * @param {number | string} member
- * @returns {Promise<{commit: Uint8Array}>}
+ * @param {number | string | (number | string)[]} member
+ * @returns {Promise<{commit: Uint8Array, groupInfo: Uint8Array}>}
  */
 export function remove(group, member) {
   return serial(group, async (internal) => {
-    const found = membersOf(internal.state.ratchetTree)
-      .find((m) => (typeof member === 'number' ? m.leafIndex === member : m.identity === member));
-    if (!found) throw new MlsChatError('not-member', `no member ${member}`);
-    if (found.leafIndex === internal.state.privatePath.leafIndex) {
-      throw new MlsChatError('not-member', 'a device cannot commit its own removal');
+    const wanted = Array.isArray(member) ? member : [member];
+    if (wanted.length === 0) throw new TypeError('remove needs at least one member');
+    const members = membersOf(internal.state.ratchetTree);
+    /** @type {Set<number>} */
+    const leaves = new Set();
+    for (const m of wanted) {
+      const found = members.find((x) => (typeof m === 'number' ? x.leafIndex === m : x.identity === m));
+      if (!found) throw new MlsChatError('not-member', `no member ${m}`);
+      if (found.leafIndex === internal.state.privatePath.leafIndex) {
+        throw new MlsChatError('not-member', 'a device cannot commit its own removal');
+      }
+      leaves.add(found.leafIndex);
     }
-    const {commit: bytes} = await commit(internal, [{proposalType: 'remove', remove: {removed: found.leafIndex}}]);
-    return {commit: bytes};
+    const {commit: bytes, groupInfo: info} = await commit(internal,
+      [...leaves].map((removed) => ({proposalType: 'remove', remove: {removed}})));
+    return {commit: bytes, groupInfo: info};
   });
 }
 
 /**
  * An empty commit: new key material for this device's path, a new epoch (post-compromise security).
  * @param {Group} group
- * @returns {Promise<{commit: Uint8Array}>}
+ * @returns {Promise<{commit: Uint8Array, groupInfo: Uint8Array}>}
  */
 export function update(group) {
-  return serial(group, async (internal) => ({commit: (await commit(internal, [])).commit}));
+  return serial(group, async (internal) => {
+    const {commit: bytes, groupInfo: info} = await commit(internal, []);
+    return {commit: bytes, groupInfo: info};
+  });
 }
 
 /**
  * Applies a commit in the order the delivery service decided. This device's own pending commit
- * is merged; another member's is verified and applied (and drops the pending one, if any).
- * Refused commits leave the group unchanged.
+ * is merged; another member's is verified and applied (and drops the pending one, if any); the
+ * external commit this device joined by (`joinExternal`) changes nothing, the group is there
+ * already. An external commit by which this device re-joined from another copy of its state
+ * (resync) ends this copy (`active: false`). Refused commits leave the group unchanged.
  * @param {Group} group
  * @param {Uint8Array} bytes
  * @returns {Promise<CommitResult>}
@@ -404,6 +337,7 @@ export function processCommit(group, bytes) {
     /** @param {ClientState} state @param {boolean} own @param {boolean} superseded */
     const adopt = (state, own, superseded) => {
       internal.state = state;
+      internal.external = null;
       const after = membersOf(state.ratchetTree).map((m) => m.identity);
       return {
         epoch: state.groupContext.epoch, own, superseded,
@@ -418,22 +352,38 @@ export function processCommit(group, bytes) {
       zero(pending.consumed);
       return adopt(pending.state, true, false);
     }
+    const external = internal.external;
+    if (external && bytesEqual(external.commit, bytes)) {
+      internal.external = null;
+      return {
+        epoch: internal.state.groupContext.epoch, own: true, superseded: false,
+        joined: external.replaced ? [] : [internal.device.id], left: [], active: group.active,
+      };
+    }
     const message = decodeMessage(bytes);
     if (message.wireformat !== 'mls_public_message' || message.publicMessage.content.contentType !== 'commit') {
       throw new MlsChatError('malformed', 'not a commit');
     }
     const content = message.publicMessage.content;
     checkGroupAndEpoch(internal.state, content.groupId, content.epoch, 'commit');
+    const settle = () => {
+      internal.pending = null;
+      if (pending) zero(pending.consumed);
+    };
+    if (content.sender.senderType === 'new_member_commit' && checkExternalCommit(internal.state, content)) {
+      await verifyOwnResync(internal.state, internal.device, message.publicMessage);
+      settle();
+      return adopt({...internal.state, groupActiveState: {kind: 'removedFromGroup'}}, false, pending !== null);
+    }
     let result;
     try {
       result = await ts.processPublicMessage(internal.state, message.publicMessage,
         ts.makePskIndex(internal.state, {}), internal.device.cs);
     } catch (error) {
-      throw new MlsChatError('rejected', `commit refused: ${error instanceof Error ? error.message : error}`, error);
+      throw new MlsChatError('rejected', `commit refused: ${reason(error)}`, error);
     }
-    internal.pending = null;
+    settle();
     zero(result.consumed);
-    if (pending) zero(pending.consumed);
     return adopt(result.newState, false, pending !== null);
   });
 }
@@ -474,8 +424,29 @@ export async function join(device, welcomeBytes, keyPackages) {
       device.cs, undefined, undefined, device.config);
     return new Group(device, state);
   } catch (error) {
-    throw new MlsChatError('rejected', `welcome refused: ${error instanceof Error ? error.message : error}`, error);
+    throw new MlsChatError('rejected', `welcome refused: ${reason(error)}`, error);
   }
+}
+
+/**
+ * Joins the group a GroupInfo describes (from the delivery service; see `groupInfo`) by an
+ * external commit, without a welcome. Refused: bytes that are not a GroupInfo of this ciphersuite
+ * with external_pub and ratchet_tree, or of another group than `groupId` ('malformed'); a
+ * GroupInfo, signer or tree that does not verify or that the key directory refuses, or a group
+ * that has this device already, unless `resync` ('rejected'). `resync`: replace this device's
+ * old leaf, if the group has one (a device whose saved state was lost or fell behind).
+ * The group is at the commit's epoch already: use it only if the delivery service accepts the
+ * commit (then publish `groupInfo`, the new epoch's); else join again from a fresh GroupInfo.
+ * @param {MlsDevice} device
+ * @param {Uint8Array} groupInfoBytes
+ * @param {{resync?: boolean, groupId?: Uint8Array | string}} [options]
+ * @returns {Promise<{group: Group, commit: Uint8Array, groupInfo: Uint8Array}>}
+ */
+export async function joinExternal(device, groupInfoBytes, {resync = false, groupId} = {}) {
+  const id = typeof groupId === 'string' ? encoder.encode(groupId) : groupId;
+  const {state, commit: bytes, replaced} = await externalJoin(device, groupInfoBytes, {resync, groupId: id});
+  const group = new Group(device, state, null, {commit: bytes, replaced});
+  return {group, commit: bytes, groupInfo: await encodeGroupInfo(state, device.cs)};
 }
 
 /**
@@ -527,7 +498,7 @@ export function decrypt(group, bytes) {
       result = await ts.processPrivateMessage(state, pm, ts.makePskIndex(state, {}), internal.device.cs);
     } catch (error) {
       if (error instanceof MlsChatError) throw error;
-      throw new MlsChatError('rejected', `message refused: ${error instanceof Error ? error.message : error}`, error);
+      throw new MlsChatError('rejected', `message refused: ${reason(error)}`, error);
     }
     if (result.kind !== 'applicationMessage' || !sender) throw new MlsChatError('rejected', 'message refused');
     internal.state = result.newState;
@@ -561,6 +532,7 @@ export function saveGroup(group) {
     version: /** @type {const} */ (1),
     state: ts.encodeGroupState(internal.state),
     pending: internal.pending && {commit: internal.pending.commit, state: ts.encodeGroupState(internal.pending.state)},
+    external: internal.external,
   }));
 }
 
@@ -581,18 +553,6 @@ export function loadGroup(device, saved) {
   };
   if (saved.version !== 1) throw new MlsChatError('malformed', 'not a saved group');
   const pending = saved.pending && {commit: saved.pending.commit, state: decode(saved.pending.state), consumed: []};
-  return new Group(device, decode(saved.state), pending);
+  const external = saved.external && {commit: saved.external.commit, replaced: saved.external.replaced === true};
+  return new Group(device, decode(saved.state), pending, external ?? null);
 }
-
-/** @param {Uint8Array} bytes RFC 9420 §2.1.2: a variable-length vector (QUIC-style varint length) */
-function varBytes(bytes) {
-  const n = bytes.length;
-  /** @type {number[]} */
-  let prefix;
-  if (n < 0x40) prefix = [n];
-  else if (n < 0x4000) prefix = [0x40 | (n >> 8), n & 0xff];
-  else if (n < 0x40000000) prefix = [0x80 | (n >>> 24), (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
-  else throw new RangeError('vector too long');
-  return concat(Uint8Array.from(prefix), bytes);
-}
-

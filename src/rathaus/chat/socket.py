@@ -1,0 +1,344 @@
+"""The chat WebSocket, /ws/chat: one per client for all its rooms (docs/protocol.md, "Chat").
+
+Every event reaches the client once and in order: a room's events are numbered without gaps
+(rathaus.chat.store), the socket remembers the last number it sent per room, skips what it
+sent already and fills a gap from the database. So a bus that drops or repeats (Redis
+reconnecting, two processes) never shows as a lost or doubled message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import APIRouter, WebSocket
+
+from rathaus import errors
+from rathaus.accounts.api import SESSION_COOKIE
+from rathaus.accounts.service import User
+from rathaus.bus import Subscription
+from rathaus.chat import protocol as cp
+from rathaus.chat.service import (
+    PAGE,
+    ChatService,
+    EpochConflict,
+    Writer,
+    b64,
+    topic,
+    wire_event,
+)
+from rathaus.chat.roster import GroupChange
+from rathaus.chat.store import Event
+from rathaus.errors import ErrorCode
+from rathaus.meetings.api import SocketPeer
+from rathaus.meetings.ratelimit import TokenBucket
+from rathaus.origins import same_origin
+from rathaus.rooms.service import Room
+from rathaus.services import services
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+KEEPALIVE = 60.0  # seconds without a frame (the client pings every 20)
+QUEUE_LIMIT = 4096  # live events waiting for a client that does not keep up
+MAX_REFUSED, PATIENCE_RATE = 200.0, 5.0  # refusals tolerated, and forgiven per second
+
+
+@dataclass
+class Follow:
+    room: Room
+    since: datetime
+    subscription: Subscription
+    last: int = 0  # the number of the last event this socket sent
+
+
+class ChatConnection:
+    def __init__(
+        self, chat: ChatService, peer: SocketPeer, user: User, rate: float, burst: float
+    ) -> None:
+        self._chat = chat
+        self._peer = peer
+        self._user = user
+        self._device: str | None = None
+        self._follows: dict[str, Follow] = {}
+        self._ids: dict[int, str] = {}  # room id -> link name
+        self._work: asyncio.Queue[tuple[str, str, bytes | None]] = asyncio.Queue()
+        self._pump = asyncio.get_running_loop().create_task(self._run_pump())
+        self._bucket = TokenBucket(rate, burst)
+        self._patience = TokenBucket(PATIENCE_RATE, MAX_REFUSED)
+
+    async def close(self) -> None:
+        for follow in self._follows.values():
+            follow.subscription.close()
+        self._pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._pump
+
+    # --- reading the client ------------------------------------------------------------------
+
+    async def handle(self, frame: str) -> None:
+        message = cp.parse_client_message(frame)
+        if not isinstance(message, cp.Ping) and not self._bucket.take():
+            if not self._patience.take():  # flooding on and on: the socket goes
+                self._peer.close(errors.WS_CLOSE_RATE_LIMIT, "too many messages")
+                return
+            limited = errors.RateLimited("too many chat messages; slow down")
+            ref = getattr(message, "id", message.type)
+            self.error(limited, ref=ref, room=getattr(message, "room", None))
+            return
+        match message:
+            case cp.Ping():
+                self._peer.send(cp.PONG)
+            case cp.Hello(device=device):
+                await self._chat.devices.require_own(self._user, device)
+                self._device = device
+                waiting = await self._chat.devices.waiting_key_packages(device)
+                self._peer.send(cp.encode(cp.Ready(user=self._user.username, key_packages=waiting)))
+            case cp.Open():
+                await self._open(message)
+            case cp.Close(room=slug):
+                if (follow := self._follows.pop(slug, None)) is not None:
+                    follow.subscription.close()
+            case cp.Read(room=slug, seq=seq):
+                await self._chat.mark_read(self._follow(slug).room, self._user, seq)
+            case cp.History(room=slug, before=before):
+                follow = self._follow(slug)
+                found = await self._chat.events_before(follow.room, before, follow.since)
+                await self._send_events(slug, found, live=False, more=len(found) >= PAGE)
+            case cp.CreateGroup() | cp.Commit() | cp.Send() | cp.Delete():
+                await self._write(message)
+            case cp.Claim(room=slug, id=client_id):
+                await self._claim(slug, client_id)
+
+    async def _open(self, message: cp.Open) -> None:
+        if message.room in self._follows:
+            raise errors.InvalidState("this room is open already")
+        if len(self._follows) >= cp.MAX_OPEN_ROOMS:
+            raise errors.ClientError(f"at most {cp.MAX_OPEN_ROOMS} rooms at once")
+        room = await self._chat.rooms.get(message.room)
+        since = await self._chat.member_since(room, self._user)
+        slug = message.room
+
+        def deliver(payload: bytes | None) -> None:
+            if self._work.qsize() >= QUEUE_LIMIT:
+                self._peer.close(errors.WS_CLOSE_TIMEOUT, "too slow")
+                return
+            self._work.put_nowait(("live", slug, payload))
+
+        # Subscribed before reading the database: nothing stored after the read is missed.
+        subscription = await self._chat.bus.subscribe(topic(room.id), deliver)
+        self._follows[slug] = Follow(room, since, subscription)
+        self._ids[room.id] = slug
+        after = b"" if message.after is None else str(message.after).encode()
+        self._work.put_nowait(("open", slug, after))
+
+    def _follow(self, slug: str) -> Follow:
+        follow = self._follows.get(slug)
+        if follow is None:
+            raise errors.InvalidState("open the room first", code=ErrorCode.INVALID_STATE)
+        return follow
+
+    async def _write(self, message: cp.CreateGroup | cp.Commit | cp.Send | cp.Delete) -> None:
+        try:
+            if self._device is None:
+                raise errors.InvalidState("say hello with this device first")
+            room = self._follow(message.room).room
+            writer = Writer(self._user, self._device)
+            match message:
+                case cp.CreateGroup(id=client_id, group_info=info):
+                    event = await self._chat.create_group(room, writer, client_id, info)
+                case cp.Commit(id=client_id, commit=commit, group_info=info):
+                    change = GroupChange(
+                        tuple(message.adds), tuple(message.removes), message.welcome
+                    )
+                    event = await self._chat.commit(room, writer, client_id, commit, info, change)
+                case cp.Send(id=client_id, message=body, rel=rel, ref=ref):
+                    event = await self._chat.send(room, writer, client_id, body, rel, ref)
+                case cp.Delete(id=client_id, seq=seq):
+                    event = await self._chat.delete(room, writer, client_id, seq)
+        except EpochConflict as exc:
+            self._peer.send(
+                cp.encode(
+                    cp.Error(
+                        code=exc.code,
+                        message=exc.message,
+                        ref=message.id,
+                        room=message.room,
+                        epoch=exc.epoch,
+                    )
+                )
+            )
+            return
+        except errors.ClientError as exc:
+            self.error(exc, ref=message.id, room=message.room)
+            return
+        self._peer.send(cp.encode(cp.Ack(room=message.room, id=message.id, seq=event.seq)))
+
+    async def _claim(self, slug: str, client_id: str) -> None:
+        try:
+            if self._device is None:
+                raise errors.InvalidState("say hello with this device first")
+            follow = self._follow(slug)
+            claimed, stale = await self._chat.claim(follow.room, Writer(self._user, self._device))
+        except errors.ClientError as exc:
+            self.error(exc, ref=client_id, room=slug)
+            return
+        devices = [
+            cp.ClaimedDevice(device=c.device, user=c.user, key_package=b64(c.key_package))
+            for c in claimed
+        ]
+        answer = cp.Claimed(room=slug, id=client_id, devices=devices, stale=stale)
+        self._peer.send(cp.encode(answer))
+
+    def error(self, exc: Exception, ref: str | None = None, room: str | None = None) -> None:
+        text = exc.message if isinstance(exc, errors.ClientError) else "internal error"
+        answer = cp.Error(code=errors.error_code(exc), message=text, ref=ref, room=room)
+        self._peer.send(cp.encode(answer))
+
+    # --- writing to the client, in order ------------------------------------------------------
+
+    async def _run_pump(self) -> None:
+        while True:
+            what, slug, payload = await self._work.get()
+            follow = self._follows.get(slug)
+            if follow is None:
+                continue  # closed since
+            try:
+                if what == "open":
+                    await self._replay(slug, follow, int(payload) if payload else None)
+                elif payload is None:  # the bus may have lost events: read them
+                    await self._catch_up(slug, follow)
+                else:
+                    await self._live(slug, follow, payload)
+            except Exception as exc:  # one room's failure must not stop the others
+                log.exception("chat delivery failed")
+                self.error(exc, room=slug)
+
+    async def _replay(self, slug: str, follow: Follow, after: int | None) -> None:
+        group = await self._chat.group(follow.room)
+        last_seq = group.last_seq if group else 0
+        welcome = None
+        if self._device is not None:
+            if after is None:
+                welcome = await self._chat.welcome_for(follow.room, self._device)
+            else:  # this device has its group: a welcome for it is spent
+                await self._chat.forget_welcome(follow.room, self._device)
+        self._peer.send(
+            cp.encode(
+                cp.GroupState(
+                    room=slug,
+                    epoch=group.epoch if group else None,
+                    group_info=b64(group.group_info) if group else None,
+                    last_seq=last_seq,
+                    since=int(follow.since.timestamp() * 1000),
+                    welcome=b64(welcome[0]) if welcome else None,
+                    welcome_seq=welcome[1] if welcome else None,
+                )
+            )
+        )
+        if after is None and welcome is not None:
+            after = welcome[1]  # from the commit that added this device on
+        follow.last = last_seq if after is None else min(after, last_seq)
+        await self._catch_up(slug, follow)
+
+    async def _catch_up(self, slug: str, follow: Follow, until: int | None = None) -> None:
+        while until is None or follow.last < until:
+            found = await self._chat.events_after(follow.room, follow.last, follow.since)
+            if not found:
+                return
+            await self._send_events(slug, found, live=False, more=len(found) >= PAGE)
+            follow.last = found[-1].seq
+
+    async def _live(self, slug: str, follow: Follow, payload: bytes) -> None:
+        data = json.loads(payload)
+        seq = int(data["seq"])
+        if seq <= follow.last:
+            return  # sent already (by a catch-up)
+        if seq > follow.last + 1:
+            await self._catch_up(slug, follow, until=seq)
+            return
+        if data["at"] < follow.since.timestamp() * 1000:
+            follow.last = seq
+            return
+        data.pop("room_id", None)
+        event = cp.WireEvent.model_validate({"room": slug, **data})
+        self._peer.send(cp.encode(cp.Events(room=slug, events=[event], live=True)))
+        follow.last = seq
+
+    async def _send_events(
+        self, slug: str, found: Sequence[Event], *, live: bool, more: bool
+    ) -> None:
+        events = []
+        for event in found:
+            data = wire_event(event, await self._chat.username(event.user_id))
+            data.pop("room_id")
+            events.append(cp.WireEvent.model_validate({"room": slug, **data}))
+        self._peer.send(cp.encode(cp.Events(room=slug, events=events, live=live, more=more)))
+
+
+@router.websocket("/ws/chat")
+async def chat_socket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    peer = SocketPeer(websocket)
+    connection: ChatConnection | None = None
+    try:
+        if not same_origin(websocket):  # cross-site WebSocket hijacking
+            raise errors.ClientError("this page may not connect here", code=ErrorCode.FORBIDDEN)
+        token = websocket.cookies.get(SESSION_COOKIE, "")
+        signed_in = await services(websocket).accounts.session(token) if token else None
+        if signed_in is None:
+            raise errors.ClientError("please sign in", code=ErrorCode.NOT_SIGNED_IN)
+        wired = services(websocket)
+        limits = wired.settings.chat
+        connection = ChatConnection(
+            wired.chat, peer, signed_in.user, limits.messages_per_second, limits.burst
+        )
+        await _serve(websocket, connection)
+    except errors.ClientError as exc:
+        peer.send(cp.encode(cp.Error(code=exc.code, message=exc.message)))
+        peer.close(errors.WS_CLOSE_PROTOCOL)
+    finally:
+        if connection is not None:
+            await connection.close()
+        await peer.drain()
+
+
+async def _serve(websocket: WebSocket, connection: ChatConnection) -> None:
+    while True:
+        try:
+            message = await asyncio.wait_for(websocket.receive(), KEEPALIVE)
+        except TimeoutError:
+            return
+        if message["type"] == "websocket.disconnect":
+            return
+        frame = message.get("text")
+        if frame is None:
+            connection.error(errors.BadMessage("chat frames are text"))
+            continue
+        try:
+            await connection.handle(frame)
+        except errors.ClientError as exc:
+            connection.error(exc, ref=_ref_of(frame))
+        except Exception as exc:
+            log.exception("a chat message failed")
+            connection.error(exc)
+
+
+def _ref_of(frame: str) -> str | None:
+    """What a refused frame was: its client id if it has one, else its type (best effort)."""
+    try:
+        data = json.loads(frame)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    for key, limit in (("id", 64), ("type", 32)):
+        value = data.get(key)
+        if isinstance(value, str) and len(value) <= limit:
+            return value
+    return None

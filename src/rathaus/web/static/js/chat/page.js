@@ -1,0 +1,198 @@
+// The room's chat on the room page, for its members: this browser's device (the same as for
+// meetings) registered in the key directory, the chat client, and the view. Guests and people
+// who are no members of the room see no chat (the server would refuse them anyway).
+
+import { errorText, t } from '../i18n.js';
+import { ConfirmDialog } from '../dialog.js';
+import { api, pageState } from '../session.js';
+import { defaultDeviceStore, loadOrCreateDevice } from '../e2ee/device.js';
+import { b64urlEncode } from '../e2ee/encoding.js';
+import { ChatClient } from './client.js';
+import { IndexedDbGroupStore, MemoryGroupStore } from './group-store.js';
+import * as mls from './mls.js';
+import { ChatView } from './view.js';
+
+/** @typedef {import('../session.js').Session} Session */
+
+/** A desktop notification while the page is hidden, only if the member allowed them (the
+ * browser asks once, on the member's own click: see installChatToggle). @param {number} count */
+function notify(count) {
+  if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+  if (document.visibilityState === 'visible') return;
+  new Notification(t('chat.notification', { count }), { tag: 'rathaus-chat', silent: false });
+}
+
+/** @param {string} path */
+function socketUrl(path) {
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${path}`;
+}
+
+/**
+ * The key directory's answer: does device `identity` own Ed25519 key `key`? Cached per page.
+ * @param {Session} session
+ * @returns {import('./mls.js').Authenticate}
+ */
+function directory(session) {
+  /** @type {Map<string, Promise<{user: string, ed25519: string} | null>>} */
+  const known = new Map();
+  return async (identity, key) => {
+    if (!known.has(identity)) {
+      known.set(identity, api(session, `/api/chat/devices/${encodeURIComponent(identity)}`)
+        .then((answer) => (answer.ok ? answer.body : null)));
+    }
+    const found = await known.get(identity);
+    return found !== null && found !== undefined && found.ed25519 === b64urlEncode(key);
+  };
+}
+
+/**
+ * Starts the chat of room `slug` in `panel` when the signed-in person is one of its members.
+ * @param {string} slug
+ * @param {HTMLElement} panel
+ * @returns {Promise<ChatClient | null>}
+ */
+export async function startChat(slug, panel) {
+  const session = pageState().session;
+  if (!session) return null;
+  const members = await api(session, `/api/chat/rooms/${encodeURIComponent(slug)}/members`);
+  if (!members.ok) return null;
+  /** @type {{user: string, display_name: string, role: string}[]} */
+  const people = members.body;
+  const names = new Map(people.map((m) => [m.user, m.display_name]));
+  const myRole = people.find((m) => m.user === session.user.username)?.role;
+  panel.hidden = false;
+  document.body.classList.add('with-chat');
+  /** @type {ChatClient} */
+  let client;
+  const confirm = new ConfirmDialog();
+  /** @returns {import('./thread.js').ThreadMessage[]} */
+  const held = () => client?.rooms.get(slug)?.record.messages ?? [];
+  const view = new ChatView(panel, {
+    send: (text, reply) => client.send(slug, { t: 'text', body: text }, reply === null ? undefined : { rel: 'reply', ref: reply }),
+    edit: (seq, text) => client.send(slug, { t: 'text', body: text }, { rel: 'edit', ref: seq }),
+    react: (seq, reaction, on) => client.send(slug, { t: 'react', reaction, on }, { rel: 'react', ref: seq }),
+    remove: async (message) => {
+      const answer = await confirm.ask({ title: t('chat.deleteTitle'), text: t('chat.deleteText'), confirm: t('chat.deleteConfirm') });
+      if (!answer) return;
+      try {
+        await client.delete(slug, message.seq);
+      } catch (error) {
+        view.setStatus(errorText(/** @type {{code?: string}} */ (error).code ?? 'unknown'));
+      }
+    },
+    nameOf: (user) => (user === null ? '?' : names.get(user) ?? user),
+    me: () => session.user.username,
+    moderates: () => myRole === 'owner' || myRole === 'co_owner' || myRole === 'moderator',
+    messages: held,
+  });
+  view.setStatus(t('chat.connecting'));
+  try {
+    const device = await loadOrCreateDevice(defaultDeviceStore());
+    const registered = await api(session, '/api/chat/devices', 'POST', {
+      id: device.id, ed25519: device.publicInfo.ed25519, x25519: device.publicInfo.x25519,
+    });
+    if (!registered.ok) throw new Error(registered.code ?? 'unknown');
+    const own = await mls.mlsDevice(device, { authenticate: directory(session) });
+    const store = typeof indexedDB === 'undefined' ? new MemoryGroupStore() : new IndexedDbGroupStore();
+    const publishKeyPackages = async (/** @type {string[]} */ packages) =>
+      (await api(session, '/api/chat/key-packages', 'POST', { device: device.id, key_packages: packages })).ok;
+    client = new ChatClient({ url: socketUrl('/ws/chat'), device, mls: own, store, publishKeyPackages });
+  } catch (error) {
+    console.warn('rathaus: chat unavailable:', error);
+    view.setStatus(t('chat.unavailable'));
+    return null;
+  }
+  // Read is what was on screen: the panel open and the page visible. Otherwise the title counts.
+  let unseen = 0;
+  const baseTitle = document.title;
+  const seen = () => {
+    const visible = document.visibilityState === 'visible' && !document.body.classList.contains('chat-closed');
+    if (!visible) return;
+    unseen = 0;
+    document.title = baseTitle;
+    client.markRead(slug);
+  };
+  document.addEventListener('visibilitychange', seen);
+  new MutationObserver(seen).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  client.addEventListener('messages', (e) => {
+    const detail = /** @type {CustomEvent} */ (e).detail;
+    if (detail.room !== slug) return;
+    view.add(detail.messages);
+    const others = detail.messages.filter((/** @type {{user: string | null}} */ m) => m.user !== session.user.username).length;
+    if (document.visibilityState === 'visible' && !document.body.classList.contains('chat-closed')) seen();
+    else if (others) {
+      unseen += others;
+      document.title = t('page.unread', { count: unseen, title: baseTitle });
+      notify(others);
+    }
+  });
+  client.addEventListener('changed', (e) => {
+    const detail = /** @type {CustomEvent} */ (e).detail;
+    if (detail.room === slug) view.change(detail.messages);
+  });
+  // "Connecting" until this device is in the room's group: what is written then reaches it.
+  client.addEventListener('ready', (e) => {
+    if (/** @type {CustomEvent} */ (e).detail.room === slug) view.setStatus('');
+  });
+  client.addEventListener('connection', (e) => {
+    if (!/** @type {CustomEvent} */ (e).detail.connected) view.setStatus(t('chat.offline'));
+  });
+  client.addEventListener('problem', (e) => console.warn('rathaus: chat:', /** @type {CustomEvent} */ (e).detail.error));
+  client.addEventListener('joined', (e) => {
+    const detail = /** @type {CustomEvent} */ (e).detail;
+    if (detail.room === slug) view.setEarlier(detail.earlier);
+  });
+  installNotifyButton();
+  view.add(await client.open(slug));
+  view.setEarlier(client.rooms.get(slug)?.record.earlier === true);
+  client.connect();
+  return client;
+}
+
+/**
+ * The meeting's "Chat" button and the panel's close button: in a meeting the chat starts closed
+ * (the videos take the room) and opens beside them; before and after it, it is always shown.
+ */
+export function installChatToggle() {
+  const button = /** @type {HTMLButtonElement} */ (document.getElementById('chat-button'));
+  const close = /** @type {HTMLButtonElement} */ (document.getElementById('chat-close'));
+  const input = /** @type {HTMLElement} */ (document.getElementById('message-input'));
+  let wasMeeting = false;
+  /** @param {boolean} open */
+  const set = (open) => {
+    document.body.classList.toggle('chat-closed', !open);
+    button.setAttribute('aria-expanded', String(open));
+  };
+  const screenChanged = () => {
+    const meeting = document.body.dataset.screen === 'meeting';
+    button.hidden = !meeting;
+    close.hidden = !meeting;
+    if (meeting && !wasMeeting) set(false);
+    if (!meeting) set(true);
+    wasMeeting = meeting;
+  };
+  button.addEventListener('click', () => {
+    const open = document.body.classList.contains('chat-closed');
+    set(open);
+    if (open) input.focus();
+  });
+  close.addEventListener('click', () => {
+    set(false);
+    button.focus();
+  });
+  new MutationObserver(screenChanged).observe(document.body, { attributes: true, attributeFilter: ['data-screen'] });
+  screenChanged();
+}
+
+/** "Desktop notifications": the browser asks for permission only when the member clicks. */
+function installNotifyButton() {
+  const button = /** @type {HTMLButtonElement | null} */ (document.getElementById('chat-notify'));
+  if (!button || typeof Notification === 'undefined') return;
+  const show = () => button.setAttribute('aria-pressed', String(Notification.permission === 'granted'));
+  button.hidden = false;
+  show();
+  button.addEventListener('click', async () => {
+    if (Notification.permission === 'default') await Notification.requestPermission();
+    show();
+  });
+}

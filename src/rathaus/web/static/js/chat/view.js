@@ -1,0 +1,282 @@
+// The open conversation on screen: the "Messages" log with day separators, each message with its
+// reply quote, reactions and actions ("Reply", "React", "Edit", "Delete"), and the composer
+// ("Message", "Send"; Enter sends, Shift+Enter starts a new line, Escape cancels a reply or edit).
+// Text is shown as text nodes, never as HTML; links stay text (nothing is fetched for them).
+
+import { t, language } from '../i18n.js';
+import { excerpt, find, REACTIONS } from './thread.js';
+import { Composer } from './composer.js';
+
+/** @typedef {import('./thread.js').ThreadMessage} ThreadMessage */
+/** @typedef {import('./thread.js').ReactionName} ReactionName */
+/** @typedef {import('../i18n.js').MessageKey} MessageKey */
+/**
+ * What the view asks of the page.
+ * @typedef {{send: (text: string, reply: number | null) => Promise<unknown>,
+ *   edit: (seq: number, text: string) => Promise<unknown>, remove: (message: ThreadMessage) => Promise<unknown>,
+ *   react: (seq: number, name: ReactionName, on: boolean) => Promise<unknown>,
+ *   nameOf: (user: string | null) => string, me: () => string | null, moderates: () => boolean,
+ *   messages: () => ThreadMessage[]}} ViewOptions
+ */
+
+const DAY = 24 * 3600 * 1000;
+
+/** @param {number} at @returns {string} a day's key in local time */
+function dayOf(at) {
+  const d = new Date(at);
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+}
+
+/** @param {number} at @param {number} now */
+export function dayLabel(at, now) {
+  if (dayOf(at) === dayOf(now)) return t('chat.today');
+  if (dayOf(at) === dayOf(now - DAY)) return t('chat.yesterday');
+  return new Date(at).toLocaleDateString(language(), { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+/** @param {string} className @param {string} [text] */
+function element(tag = 'p', className = '', text = '') {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}
+
+/** @param {MessageKey} key @param {() => void} action */
+function actionButton(key, action) {
+  const button = /** @type {HTMLButtonElement} */ (element('button', 'message-action', t(key)));
+  button.type = 'button';
+  button.addEventListener('click', action);
+  return button;
+}
+
+export class ChatView {
+  /** @param {HTMLElement} root the chat panel @param {ViewOptions} options */
+  constructor(root, options) {
+    this.root = root;
+    this.options = options;
+    this.list = /** @type {HTMLOListElement} */ (root.querySelector('#message-list'));
+    this.empty = /** @type {HTMLElement} */ (root.querySelector('#chat-empty'));
+    this.status = /** @type {HTMLElement} */ (root.querySelector('#chat-status'));
+    /** @type {Map<number, HTMLLIElement>} */
+    this.items = new Map();
+    this.composer = new Composer(root, {
+      send: (text, reply) => options.send(text, reply),
+      edit: (seq, text) => options.edit(seq, text),
+      nameOf: (seq) => {
+        const message = find(options.messages(), seq);
+        return message ? { name: this.#author(message), excerpt: excerpt(message) } : null;
+      },
+    });
+    this.picker = this.#makePicker();
+  }
+
+  /** Says so when the room had messages before this device came in (MLS gives it no keys of
+   * the past): never a silent gap. @param {boolean} earlier */
+  setEarlier(earlier) {
+    let note = /** @type {HTMLElement | null} */ (this.root.querySelector('#chat-earlier'));
+    if (!earlier) {
+      note?.remove();
+      return;
+    }
+    if (note) return;
+    note = element('p', 'note chat-earlier', t('chat.earlier'));
+    note.id = 'chat-earlier';
+    this.list.before(note);
+  }
+
+  /** @param {string} text */
+  setStatus(text) {
+    this.status.textContent = text;
+    this.status.hidden = !text;
+  }
+
+  /** @param {ThreadMessage[]} messages new ones, in order */
+  add(messages) {
+    const atBottom = this.list.parentElement
+      ? this.list.parentElement.scrollHeight - this.list.parentElement.scrollTop - this.list.parentElement.clientHeight < 40
+      : true;
+    for (const message of messages) {
+      if (this.items.has(message.seq)) continue;
+      const item = this.#render(message);
+      this.items.set(message.seq, item);
+      this.#insert(item, message);
+    }
+    this.empty.hidden = this.items.size > 0;
+    const mine = messages.some((m) => m.user !== null && m.user === this.options.me());
+    if ((atBottom || mine) && this.list.parentElement) {
+      this.list.parentElement.scrollTop = this.list.parentElement.scrollHeight;
+    }
+  }
+
+  /** @param {ThreadMessage[]} messages changed ones (edited, reacted to, deleted) */
+  change(messages) {
+    for (const message of messages) {
+      const old = this.items.get(message.seq);
+      if (!old) continue;
+      const focused = old.contains(document.activeElement);
+      const item = this.#render(message);
+      old.replaceWith(item);
+      this.items.set(message.seq, item);
+      if (focused) /** @type {HTMLElement | null} */ (item.querySelector('.message-action'))?.focus();
+    }
+  }
+
+  /** @param {HTMLLIElement} item @param {ThreadMessage} message */
+  #insert(item, message) {
+    // In order of numbers; a device's own come back at their acknowledgement: find the place.
+    let after = /** @type {HTMLElement | null} */ (this.list.lastElementChild);
+    while (after && Number(after.dataset.seq ?? 0) > message.seq) {
+      after = /** @type {HTMLElement | null} */ (after.previousElementSibling);
+    }
+    if (!after || dayOf(Number(after.dataset.at)) !== dayOf(message.at)) {
+      const separator = element('li', 'day-separator');
+      separator.dataset.seq = String(message.seq - 0.5);
+      separator.dataset.at = String(message.at);
+      separator.append(element('span', '', dayLabel(message.at, Date.now())));
+      if (after) after.after(separator);
+      else this.list.prepend(separator);
+      after = separator;
+    }
+    after.after(item);
+  }
+
+  /** @param {ThreadMessage} message */
+  #author(message) {
+    const mine = message.user !== null && message.user === this.options.me();
+    return mine ? t('chat.you') : this.options.nameOf(message.user);
+  }
+
+  /** @param {ThreadMessage} message @returns {HTMLLIElement} */
+  #render(message) {
+    const item = /** @type {HTMLLIElement} */ (element('li', 'message'));
+    item.dataset.seq = String(message.seq);
+    item.dataset.at = String(message.at);
+    const meta = element('p', 'message-meta');
+    const time = /** @type {HTMLTimeElement} */ (element('time'));
+    time.dateTime = new Date(message.at).toISOString();
+    time.textContent = new Date(message.at).toLocaleTimeString(language(), { hour: '2-digit', minute: '2-digit' });
+    meta.append(element('span', 'message-author', this.#author(message)), ' ', time);
+    if (message.edited) meta.append(' ', element('span', 'message-edited', t('chat.edited')));
+    item.append(meta);
+    if (message.reply !== null && !message.deleted) item.append(this.#quote(message.reply));
+    const body = element('p', 'message-text');
+    if (message.deleted) {
+      item.classList.add('deleted');
+      body.textContent = t('chat.deleted');
+    } else if (message.body !== null) {
+      body.textContent = message.body; // white-space: pre-wrap keeps the lines
+    } else {
+      item.classList.add('unreadable');
+      body.textContent = t(message.problem === 'undecryptable' ? 'chat.undecryptable' : 'chat.beforeJoin');
+    }
+    item.append(body);
+    if (message.deleted || message.body === null) return item;
+    const reactions = this.#reactions(message);
+    if (reactions) item.append(reactions);
+    item.append(this.#actions(message));
+    return item;
+  }
+
+  /** @param {number} seq */
+  #quote(seq) {
+    const quoted = find(this.options.messages(), seq);
+    const quote = element('p', 'message-quote');
+    quote.textContent = quoted && quoted.body !== null
+      ? t('chat.replyTo', { name: this.#author(quoted), text: excerpt(quoted) })
+      : t('chat.replyToUnknown');
+    return quote;
+  }
+
+  /** @param {ThreadMessage} message */
+  #reactions(message) {
+    const names = /** @type {ReactionName[]} */ (Object.keys(message.reactions));
+    if (!names.length) return null;
+    const box = element('div', 'message-reactions');
+    const me = this.options.me();
+    for (const name of names) {
+      const users = message.reactions[name];
+      const button = /** @type {HTMLButtonElement} */ (element('button', 'reaction-chip', `${REACTIONS[name]} ${users.length}`));
+      button.type = 'button';
+      const mine = me !== null && users.includes(me);
+      button.setAttribute('aria-pressed', String(mine));
+      button.setAttribute('aria-label', t('chat.reactionCount', {
+        reaction: t(/** @type {MessageKey} */ (`reaction.${name}`)), count: users.length,
+        names: users.map((u) => this.options.nameOf(u)).join(', '),
+      }));
+      button.addEventListener('click', () => this.options.react(message.seq, name, !mine));
+      box.append(button);
+    }
+    return box;
+  }
+
+  /** @param {ThreadMessage} message */
+  #actions(message) {
+    const actions = element('div', 'message-actions');
+    const mine = message.user !== null && message.user === this.options.me();
+    actions.append(actionButton('chat.reply', () => this.composer.replyTo(message.seq)));
+    const react = actionButton('chat.react', () => this.#openPicker(message.seq, react));
+    react.setAttribute('aria-haspopup', 'true');
+    actions.append(react);
+    if (mine) actions.append(actionButton('chat.edit', () => this.composer.editing(message.seq, message.body ?? '')));
+    if (mine || this.options.moderates()) {
+      actions.append(actionButton('chat.delete', () => this.options.remove(message)));
+    }
+    return actions;
+  }
+
+  #makePicker() {
+    const picker = element('div', 'reaction-picker');
+    picker.setAttribute('role', 'group');
+    picker.setAttribute('aria-label', t('chat.react'));
+    picker.hidden = true;
+    for (const name of /** @type {ReactionName[]} */ (Object.keys(REACTIONS))) {
+      const choice = /** @type {HTMLButtonElement} */ (element('button', 'reaction-choice', REACTIONS[name]));
+      choice.type = 'button';
+      choice.dataset.reaction = name;
+      choice.setAttribute('aria-label', t(/** @type {MessageKey} */ (`reaction.${name}`)));
+      picker.append(choice);
+    }
+    picker.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') this.#closePicker(true);
+    });
+    picker.addEventListener('focusout', (e) => {
+      if (!picker.contains(/** @type {Node | null} */ (e.relatedTarget))) this.#closePicker(false);
+    });
+    picker.addEventListener('click', (e) => {
+      const choice = /** @type {HTMLElement} */ (e.target).closest('button');
+      const seq = Number(picker.dataset.seq);
+      if (!choice || !seq) return;
+      const name = /** @type {ReactionName} */ (choice.dataset.reaction);
+      const message = find(this.options.messages(), seq);
+      const me = this.options.me();
+      const on = !(me !== null && message?.reactions[name]?.includes(me));
+      this.#closePicker(true);
+      this.options.react(seq, name, on);
+    });
+    return picker;
+  }
+
+  /** @type {HTMLButtonElement | null} */
+  #pickerOpener = null;
+
+  /** @param {number} seq @param {HTMLButtonElement} opener */
+  #openPicker(seq, opener) {
+    this.picker.dataset.seq = String(seq);
+    this.#pickerOpener = opener;
+    opener.setAttribute('aria-expanded', 'true');
+    opener.closest('.message-actions')?.after(this.picker);
+    this.picker.hidden = false;
+    /** @type {HTMLElement | null} */ (this.picker.querySelector('button'))?.focus();
+  }
+
+  /** @param {boolean} refocus */
+  #closePicker(refocus) {
+    if (this.picker.hidden) return;
+    this.picker.hidden = true;
+    this.#pickerOpener?.setAttribute('aria-expanded', 'false');
+    if (refocus && this.#pickerOpener?.isConnected) this.#pickerOpener.focus();
+    else if (refocus) this.composer.focus();
+    this.#pickerOpener = null;
+  }
+}

@@ -1,0 +1,244 @@
+"""The room's chat in Chromium, as two members use it: end-to-end encrypted with MLS (real
+ts-mls in both browsers), the server holding only ciphertext, a second device of the same
+member joining by itself and reading what comes after, and the chat beside the meeting."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Page, expect
+from sqlalchemy import select
+
+from rathaus.db.models import ChatEventRow, ChatGroupRow
+from tests.support.accounts_pages import (
+    fill_sign_in,
+    forget_accounts,
+    member,
+    owned_room,
+    sign_in,
+)
+from tests.support.browser import OpenPage
+from tests.support.pages import violations
+from tests.support.screens import screenshots
+from tests.support.server import RunningServer
+
+GREETING = "Grüß Gott, Mia! Die Vorlage ist fertig."
+ANSWER = "Danke, Olga.\nIch sehe sie mir heute an."
+LATER = "Noch etwas für das zweite Gerät"
+
+
+@pytest.fixture(autouse=True)
+async def _no_accounts_left(server: RunningServer) -> AsyncIterator[None]:
+    yield
+    await forget_accounts(server)
+
+
+async def room_page(open_page: OpenPage, slug: str, username: str) -> Page:
+    """The room's page, signed in on its pre-join screen; the chat is ready to write."""
+    page = await open_page(f"/r/{slug}?lang=en")
+    await sign_in(page, username)
+    await expect(page.get_by_role("log", name="Messages")).to_be_visible()
+    await expect(page.locator("#chat-status")).to_be_hidden(timeout=15_000)
+    return page
+
+
+def messages(page: Page):  # type: ignore[no-untyped-def]
+    return (
+        page.get_by_role("log", name="Messages")
+        .get_by_role("listitem")
+        .filter(has=page.locator(".message-text"))
+    )
+
+
+def message_with(page: Page, text: str):  # type: ignore[no-untyped-def]
+    """The message whose own text (not a quote of it) is ``text``."""
+    return messages(page).filter(has=page.locator(".message-text").get_by_text(text, exact=True))
+
+
+async def test_two_members_chat_end_to_end_encrypted(
+    open_page: OpenPage, server: RunningServer
+) -> None:
+    room = await owned_room(server, "Olga Owner")
+    mia_name = await member(server, "Mia Member")
+    owner = await server.services.accounts.user_named(room.username)
+    mia_user = await server.services.accounts.user_named(mia_name)
+    await server.services.rooms.set_role(room.slug, owner, mia_user, "member")
+
+    olga = await room_page(open_page, room.slug, room.username)
+    await expect(olga.get_by_text("No messages yet. Write the first one.")).to_be_visible()
+    mia = await room_page(open_page, room.slug, mia_name)
+
+    # Enter sends
+    await olga.get_by_role("textbox", name="Message").fill(GREETING)
+    await olga.get_by_role("textbox", name="Message").press("Enter")
+    await expect(messages(olga).last).to_contain_text(GREETING)
+    await expect(messages(mia).last).to_contain_text(GREETING)
+    await expect(messages(mia).last).to_contain_text("Olga Owner")
+    await expect(olga.get_by_role("textbox", name="Message")).to_have_value("")
+
+    # Shift+Enter makes a new line; the button sends
+    composer = mia.get_by_role("textbox", name="Message")
+    await composer.fill("Danke, Olga.")
+    await composer.press("Shift+Enter")
+    await composer.press_sequentially("Ich sehe sie mir heute an.")
+    await mia.get_by_role("button", name="Send").click()
+    await expect(messages(olga).last.locator(".message-text")).to_have_text(ANSWER)
+    await expect(messages(olga).last).to_contain_text("Mia Member")
+    await expect(messages(mia).last).to_contain_text("You")
+    await expect(olga.get_by_role("log", name="Messages")).to_contain_text("Today")
+    assert await messages(olga).count() == 2
+    await screenshots(mia, "chat-room")
+    assert await violations(mia) == []
+
+    # The server holds ciphertext only: neither text is in any stored event.
+    async with server.services.chat._sessions() as session:  # the test reads the database
+        rows = (await session.scalars(select(ChatEventRow))).all()
+        group = await session.get(ChatGroupRow, (await server.services.rooms.get(room.slug)).id)
+    bodies = [row.body or b"" for row in rows if row.room_id == group.room_id] if group else []
+    assert len(bodies) >= 4  # the group, Mia's join, two messages
+    for text in (GREETING, "Ich sehe sie mir heute an", "Olga"):
+        assert not any(text.encode() in body for body in bodies), text
+
+    # Olga's second device (another browser profile) joins by itself and reads what follows;
+    # what came before shows as unreadable there, never as silently missing.
+    second = await room_page(open_page, room.slug, room.username)
+    await expect(second.get_by_text("Older messages cannot be read on this device")).to_be_visible()
+    await mia.get_by_role("textbox", name="Message").fill(LATER)
+    await mia.get_by_role("textbox", name="Message").press("Enter")
+    await expect(messages(second).last).to_contain_text(LATER)
+    await expect(messages(olga).last).to_contain_text(LATER)
+    assert GREETING not in await second.get_by_role("log", name="Messages").inner_text()
+
+    # A reload keeps what this device read (MLS cannot decrypt a message twice).
+    await olga.reload()
+    await expect(olga.get_by_role("log", name="Messages")).to_contain_text(GREETING)
+    await expect(messages(olga)).to_have_count(3)
+
+
+async def test_the_chat_sits_beside_the_meeting(open_page: OpenPage, server: RunningServer) -> None:
+    room = await owned_room(server, "Olga Owner")
+    olga = await room_page(open_page, room.slug, room.username)
+    await olga.get_by_role("button", name="Join meeting").click()
+    await expect(olga.get_by_role("heading", name="Meeting")).to_be_attached()
+    chat_button = olga.get_by_role("button", name="Chat")
+    await expect(chat_button).to_have_attribute("aria-expanded", "false")
+    await expect(olga.get_by_role("log", name="Messages")).to_be_hidden()
+    await chat_button.click()
+    await expect(olga.get_by_role("textbox", name="Message")).to_be_focused()
+    await olga.keyboard.type("Während der Besprechung")
+    await olga.keyboard.press("Enter")
+    await expect(messages(olga).last).to_contain_text("Während der Besprechung")
+    await expect(olga.get_by_role("region", name="Videos")).to_be_visible()
+    await screenshots(olga, "chat-meeting")
+    assert await violations(olga) == []
+    await olga.get_by_role("button", name="Close chat").click()
+    await expect(chat_button).to_be_focused()
+    await expect(olga.get_by_role("log", name="Messages")).to_be_hidden()
+
+
+async def test_reply_react_edit_and_delete(open_page: OpenPage, server: RunningServer) -> None:
+    room = await owned_room(server, "Olga Owner")
+    mia_name = await member(server, "Mia Member")
+    owner = await server.services.accounts.user_named(room.username)
+    mia_user = await server.services.accounts.user_named(mia_name)
+    await server.services.rooms.set_role(room.slug, owner, mia_user, "member")
+    olga = await room_page(open_page, room.slug, room.username)
+    mia = await room_page(open_page, room.slug, mia_name)
+
+    await olga.get_by_role("textbox", name="Message").fill("Sitzung am Dienstag?")
+    await olga.get_by_role("textbox", name="Message").press("Enter")
+    question = message_with(mia, "Sitzung am Dienstag?")
+    await expect(question).to_have_count(1)
+
+    # Mia replies (quoted) and reacts
+    await question.get_by_role("button", name="Reply").click()
+    await expect(mia.get_by_text("Reply to Olga Owner: “Sitzung am Dienstag?”")).to_be_visible()
+    await mia.get_by_role("textbox", name="Message").fill("Ja, um 10 Uhr.")
+    await mia.get_by_role("textbox", name="Message").press("Enter")
+    answer = message_with(olga, "Ja, um 10 Uhr.")
+    await expect(answer).to_contain_text("Reply to You: “Sitzung am Dienstag?”")
+    await question.get_by_role("button", name="React").click()
+    await mia.get_by_role("group", name="React").get_by_role("button", name="Thumbs up").click()
+    olga_question = message_with(olga, "Sitzung am Dienstag?")
+    await expect(
+        olga_question.get_by_role("button", name="Thumbs up: 1 (Mia Member)")
+    ).to_be_visible()
+
+    # Olga edits her question; both see the new text, marked as edited
+    await olga_question.get_by_role("button", name="Edit").click()
+    await expect(olga.get_by_role("textbox", name="Message")).to_have_value("Sitzung am Dienstag?")
+    await olga.get_by_role("textbox", name="Message").fill("Sitzung am Mittwoch?")
+    await olga.get_by_role("textbox", name="Message").press("Enter")
+    edited = message_with(mia, "Sitzung am Mittwoch?")
+    await expect(edited).to_contain_text("(edited)")
+    assert await question.count() == 0
+    # Mia may not edit or delete Olga's message; she deletes her own
+    await expect(edited.get_by_role("button", name="Edit")).to_have_count(0)
+    await expect(edited.get_by_role("button", name="Delete")).to_have_count(0)
+    mine = message_with(mia, "Ja, um 10 Uhr.")
+    await mine.get_by_role("button", name="Delete").click()
+    await mia.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    await expect(olga.get_by_role("log", name="Messages")).to_contain_text("Message deleted")
+    await expect(mia.get_by_role("log", name="Messages")).to_contain_text("Message deleted")
+    await expect(message_with(olga, "Ja, um 10 Uhr.")).to_have_count(0)
+    await screenshots(olga, "chat-actions")
+    assert await violations(olga) == []
+
+
+async def test_the_home_is_a_conversation_list(open_page: OpenPage, server: RunningServer) -> None:
+    room = await owned_room(server, "Olga Owner")
+    mia_name = await member(server, "Mia Member")
+    owner = await server.services.accounts.user_named(room.username)
+    mia_user = await server.services.accounts.user_named(mia_name)
+    await server.services.rooms.set_role(room.slug, owner, mia_user, "member")
+    olga = await room_page(open_page, room.slug, room.username)
+    await olga.get_by_role("textbox", name="Message").fill("Bitte lesen")
+    await olga.get_by_role("textbox", name="Message").press("Enter")
+    await expect(message_with(olga, "Bitte lesen")).to_have_count(1)
+
+    home = await open_page("/?lang=en")
+    await home.get_by_role("link", name="Sign in").click()
+    await fill_sign_in(home, mia_name)
+    conversations = home.get_by_role("navigation", name="Conversations")
+    await expect(conversations.get_by_role("link", name="Ausschuss")).to_be_visible()
+    await expect(
+        conversations.get_by_role("listitem").filter(has_text="Ausschuss")
+    ).to_contain_text("1 unread")
+    await expect(home).to_have_title(re.compile(r"^\(1\) "))
+    await home.get_by_role("searchbox", name="Search rooms").fill("nichts")
+    await expect(home.get_by_text("No room matches your search.")).to_be_visible()
+    await home.get_by_role("searchbox", name="Search rooms").fill("auss")
+    await expect(conversations.get_by_role("link", name="Ausschuss")).to_be_visible()
+    await screenshots(home, "conversations")
+    assert await violations(home) == []
+
+    # Opening the room reads it: back home, nothing is unread
+    await conversations.get_by_role("link", name="Ausschuss").click()
+    await expect(message_with(home, "Bitte lesen")).to_have_count(1)
+    await home.go_back()
+    await home.reload()
+    item = home.get_by_role("navigation", name="Conversations").get_by_role("listitem")
+    await expect(item.filter(has_text="Ausschuss")).not_to_contain_text("unread")
+
+    # A direct message to Olga, by her user name: the conversation of the two
+    await home.get_by_label("Direct message to (user name)").fill(room.username)
+    await home.get_by_role("button", name="New direct message").click()
+    await expect(home.get_by_role("log", name="Messages")).to_be_visible()
+    await expect(home.locator("#chat-status")).to_be_hidden(timeout=15_000)
+    await home.get_by_role("textbox", name="Message").fill("Unter uns")
+    await home.get_by_role("textbox", name="Message").press("Enter")
+    await expect(message_with(home, "Unter uns")).to_have_count(1)
+    olga_home = await open_page("/?lang=en")
+    await olga_home.get_by_role("link", name="Sign in").click()
+    await fill_sign_in(olga_home, room.username)
+    direct = olga_home.get_by_role("navigation", name="Conversations").get_by_role(
+        "link", name="Mia Member"
+    )
+    await expect(direct).to_be_visible()
+    await direct.click()
+    await expect(message_with(olga_home, "Unter uns")).to_have_count(0)  # a new device: from now on
+    await expect(
+        olga_home.get_by_text("Older messages cannot be read on this device")
+    ).to_be_visible()
