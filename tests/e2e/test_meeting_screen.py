@@ -101,7 +101,7 @@ async def test_one_row_of_controls_and_nothing_under_them(
             what = f"{who} at {size['width']}x{size['height']}"
             toolbar, names, rows = await toolbar_layout(page)
             # A member of the room has its chat beside the meeting; a guest has none (yet).
-            expected = TOOLBAR[:-2] + ["Chat"] + TOOLBAR[-2:] if page is olga else TOOLBAR
+            expected = [*TOOLBAR[:-2], "Chat", *TOOLBAR[-2:]] if page is olga else TOOLBAR
             assert names == expected, what
             assert len(rows) == 1, f"{what}: the toolbar wraps: {rows}"
             assert toolbar["height"] <= size["height"] / 5, f"{what}: {toolbar}"

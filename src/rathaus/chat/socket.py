@@ -23,6 +23,7 @@ from rathaus.accounts.api import SESSION_COOKIE
 from rathaus.accounts.service import User
 from rathaus.bus import Subscription
 from rathaus.chat import protocol as cp
+from rathaus.chat.roster import GroupChange
 from rathaus.chat.service import (
     PAGE,
     ChatService,
@@ -32,7 +33,6 @@ from rathaus.chat.service import (
     topic,
     wire_event,
 )
-from rathaus.chat.roster import GroupChange
 from rathaus.chat.store import Event
 from rathaus.errors import ErrorCode
 from rathaus.meetings.api import SocketPeer

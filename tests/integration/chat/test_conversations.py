@@ -29,7 +29,7 @@ async def test_unread_counts_are_each_members_own(world: World) -> None:
     reply = await mia.request(send_request(busy, group_id, 0, b"drei", rel="reply", ref=2))
     mias = await conversations(world, "mia")
     assert mias[busy]["unread"] == 2  # Olga's two messages; not her reaction or edit, not Mia's own
-    assert list(mias)[0] == busy  # the newest activity first
+    assert next(iter(mias)) == busy  # the newest activity first
     assert mias[quiet]["unread"] == 0 and mias[busy]["name"].startswith("Team")
     assert (await conversations(world, "olga"))[busy]["unread"] == 1  # Mia's reply
     await mia.send({"type": "read", "room": busy, "seq": reply["seq"]})
