@@ -61,6 +61,7 @@ bench: $(VENV)/.test-installed
 	./scripts/in-test-network.sh $(BIN)/python bench/idle.py
 	./scripts/in-test-network.sh $(BIN)/python bench/e2ee.py
 	./scripts/in-test-network.sh $(BIN)/python bench/keys.py
+	./scripts/in-test-network.sh $(BIN)/python bench/chat.py
 	node bench/mls.mjs
 
 # Mutation testing of the security rules ([tool.mutmut] in pyproject.toml), against the unit

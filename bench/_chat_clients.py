@@ -138,6 +138,7 @@ class Tally:
     gaps: int = 0
     errors: list[str] = field(default_factory=list)
     closed: int = 0
+    frozen: bool = False  # told to stop: what comes later is not counted
 
 
 async def read(socket: ClientConnection, device: str, last: int, tally: Tally) -> None:
@@ -146,6 +147,8 @@ async def read(socket: ClientConnection, device: str, last: int, tally: Tally) -
         async for frame in socket:
             now = time.monotonic_ns()
             assert isinstance(frame, str)
+            if tally.frozen:
+                continue
             if frame.startswith('{"type":"events"'):
                 for event in json.loads(frame)["events"]:
                     seq = event["seq"]
@@ -241,6 +244,7 @@ async def worker() -> None:
         elif order["do"] == "reset":
             tally.latencies, tally.acks, tally.last_ns = array("q"), array("q"), 0
         elif order["do"] == "stop":
+            tally.frozen = True
             break
     out = Path(setup["out"])
     with (out.with_suffix(".lat")).open("wb") as f:
@@ -304,7 +308,7 @@ class Worker:
         await self.proc.stdin.drain()
 
     async def finish(self) -> tuple[dict[str, Any], array[int], array[int]]:
-        await self.order({"do": "stop"})
+        """Its results, once told to stop (``order({"do": "stop"})``)."""
         done = await asyncio.wait_for(self.done, 60)
         await asyncio.wait_for(self.proc.wait(), 30)
         found = []

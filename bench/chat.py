@@ -44,7 +44,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,9 +115,15 @@ def raise_open_files(needed: int) -> int:
 # --- the load, wherever the sockets are -------------------------------------------------------
 
 
-async def wait_for(test: Any, deadline: float) -> None:
+async def wait_for(test: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
     while not test() and time.monotonic() < deadline:  # noqa: ASYNC110 (counts arrive by pipe)
         await asyncio.sleep(0.05)
+
+
+def total(workers: list[Worker], key: str) -> int:
+    """Acknowledgements ("acks") or deliveries ("n") so far, from the workers' reports."""
+    return sum(w.counts[key] for w in workers)
 
 
 async def run_load(
@@ -163,12 +169,13 @@ async def run_load(
         count = round(rate * args.duration)
         t0 = time.monotonic_ns() + 200_000_000
         sent = await go("m", count, rate, t0)
-        sent_at = time.monotonic()
-        deadline = sent_at + args.drain
-        await wait_for(lambda: sum(w.counts["acks"] for w in workers) >= count, deadline)
-        acked = sum(w.counts["acks"] for w in workers)
-        expected = acked * (len(people) - 1)
-        await wait_for(lambda: sum(w.counts["n"] for w in workers) >= expected, deadline)
+        # as the Synapse harness: every send answered (or given up after --ack-timeout), then
+        # up to --drain s for the deliveries of what was acknowledged
+        await wait_for(lambda: total(workers, "acks") >= count, args.ack_timeout)
+        expected = total(workers, "acks") * (len(people) - 1)
+        await wait_for(lambda: total(workers, "n") >= expected, args.drain)
+        for worker in workers:
+            await worker.order({"do": "stop"})
         wall = (time.monotonic_ns() - t0) / 1e9
         cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in {**pids, **clients}.items()}
         db_cpu = tree_cpu_seconds(db_pid) - db0 if db_pid else None
@@ -179,6 +186,7 @@ async def run_load(
             worker.kill()
     lat = sorted(v for _, values, _ in finished for v in values)
     acks = sorted(v for _, _, values in finished for v in values)
+    expected = len(acks) * (len(people) - 1)  # what the workers counted up to the stop
     last = max(done["last"] for done, _, _ in finished)
     span = (last - t0) / 1e9 if lat else 0.0
     servers = [name for name in pids if name.startswith("rathaus")]
@@ -426,9 +434,8 @@ def table(results: list[dict[str, Any]]) -> str:
             ratio = theirs["delivered_per_s"] / r["delivered_per_s"]
             p99 = theirs["lat_p99_ms"]
             rows.append(
-                f"{r['offered_msgs_per_s']:g} msg/s: Rathaus delivers {ratio:.1f}x Synapse's "
-                f"deliveries/s, p99 {p99} ms (target >= {TARGET_RATIO}x at p99 < "
-                f"{TARGET_P99_MS} ms)"
+                f"{r['offered_msgs_per_s']:g} msg/s: Rathaus {ratio:.1f}x Synapse's "
+                f"deliveries/s (Rathaus p99 {p99} ms)"
             )
         elif r.get("error"):
             rows.append(f"{r['scenario']} {r.get('server', '')}: {r['error'][:300]}")
@@ -446,7 +453,36 @@ def table(results: list[dict[str, Any]]) -> str:
                     f"per 50: p50 {f['per50_p50_ms']} ms, p99 {f['per50_p99_ms']} ms "
                     f"(target < {TARGET_PAGE50_MS} ms)"
                 )
-    return "\n".join(rows)
+    return "\n".join(rows + ceilings(results))
+
+
+def ceilings(results: list[dict[str, Any]]) -> list[str]:
+    """Below both servers' ceilings delivered/s is just the offered rate x (U-1): the target
+    compares the most each delivers, Rathaus at p99 < 100 ms, Synapse at any latency."""
+    runs = [r for r in results if r["scenario"] == "throughput" and "delivered_per_s" in r]
+    ours = [r for r in runs if r["server"] == "rathaus"]
+    fast = [r for r in ours if (r["lat_p99_ms"] or 1e9) < TARGET_P99_MS]
+    theirs = [r for r in runs if r["server"] == "synapse"]
+    if not ours:
+        return []
+    best = max(fast, key=lambda r: r["delivered_per_s"]) if fast else None
+    top = max(ours, key=lambda r: r["delivered_per_s"])
+    lines = [
+        f"Rathaus: most delivered/s {top['delivered_per_s']} (at {top['offered_msgs_per_s']:g} "
+        f"msg/s, p99 {top['lat_p99_ms']} ms); at p99 < {TARGET_P99_MS} ms: "
+        + (f"{best['delivered_per_s']} (at {best['offered_msgs_per_s']:g} msg/s)" if best
+           else "none of the rates")
+    ]  # fmt: skip
+    if theirs:
+        peak = max(theirs, key=lambda r: r["delivered_per_s"])
+        ratio = (best["delivered_per_s"] if best else 0) / max(peak["delivered_per_s"], 1)
+        lines.append(
+            f"Synapse: most delivered/s {peak['delivered_per_s']} (at "
+            f"{peak['offered_msgs_per_s']:g} msg/s, p99 {peak['lat_p99_ms']} ms); Rathaus at "
+            f"p99 < {TARGET_P99_MS} ms / Synapse's most = {ratio:.1f}x "
+            f"(target >= {TARGET_RATIO}x)"
+        )
+    return lines
 
 
 def main() -> None:
@@ -454,6 +490,9 @@ def main() -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=[10, 50, 100, 200, 500, 1000])
     parser.add_argument("--duration", type=float, default=30, help="seconds of sending per rate")
     parser.add_argument("--drain", type=float, default=30, help="max s to wait for stragglers")
+    parser.add_argument(
+        "--ack-timeout", type=float, default=120, help="max s to wait for acks (the peer's PUT)"
+    )
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--senders", type=int, default=10)
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")

@@ -107,6 +107,8 @@ def wire_services(
     )
     guest_links = GuestLinks(sessions, rooms, invites)
     audit = AuditLog(sessions)
+    chat = ChatService(sessions, rooms, bus or MemoryBus())
+    rooms.members_changed.append(chat.members_changed)
     return Services(
         settings=settings,
         accounts=accounts,
@@ -128,7 +130,7 @@ def wire_services(
         janus=pool,
         janus_supervisor=supervisor,
         branding=branding or Branding.load(settings.branding),
-        chat=ChatService(sessions, rooms, bus or MemoryBus()),
+        chat=chat,
     )
 
 

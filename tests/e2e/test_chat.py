@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Page, expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from rathaus.db.models import ChatEventRow, ChatGroupRow
+from rathaus.db.models import ChatDeviceRow, ChatEventRow, ChatGroupRow, ChatKeyPackageRow
 from tests.support.accounts_pages import (
     fill_sign_in,
     forget_accounts,
@@ -19,7 +19,7 @@ from tests.support.accounts_pages import (
     owned_room,
     sign_in,
 )
-from tests.support.browser import OpenPage
+from tests.support.browser import OpenPage, poll
 from tests.support.pages import violations
 from tests.support.screens import screenshots
 from tests.support.server import RunningServer
@@ -50,6 +50,18 @@ def messages(page: Page):  # type: ignore[no-untyped-def]
         .get_by_role("listitem")
         .filter(has=page.locator(".message-text"))
     )
+
+
+async def key_packages_of(server: RunningServer, user_id: int) -> int:
+    """How many key packages of the user's devices wait on the server."""
+    async with server.services.chat._sessions() as session:  # the test reads the database
+        found = await session.scalar(
+            select(func.count())
+            .select_from(ChatKeyPackageRow)
+            .join(ChatDeviceRow, ChatDeviceRow.id == ChatKeyPackageRow.device_id)
+            .where(ChatDeviceRow.user_id == user_id)
+        )
+    return int(found or 0)
 
 
 def message_with(page: Page, text: str):  # type: ignore[no-untyped-def]
@@ -192,15 +204,22 @@ async def test_the_home_is_a_conversation_list(open_page: OpenPage, server: Runn
     mia_name = await member(server, "Mia Member")
     owner = await server.services.accounts.user_named(room.username)
     mia_user = await server.services.accounts.user_named(mia_name)
-    await server.services.rooms.set_role(room.slug, owner, mia_user, "member")
+    # Mia signs in on her home: her browser's device is ready to be added to rooms
+    home = await open_page("/?lang=en")
+    await home.get_by_role("link", name="Sign in").click()
+    await fill_sign_in(home, mia_name)
+    await expect(home.get_by_role("navigation", name="Conversations")).to_be_visible()
+    await poll(lambda: key_packages_of(server, mia_user.id), bool, "Mia's key packages", 15)
     olga = await room_page(open_page, room.slug, room.username)
+    await expect(olga.get_by_text("Devices that can read along: 1.")).to_be_visible()
+    # Olga adds Mia to the room: Olga's device adds Mia's (offline) device to the group
+    await server.services.rooms.set_role(room.slug, owner, mia_user, "member")
+    await expect(olga.get_by_text("Devices that can read along: 2.")).to_be_visible()
     await olga.get_by_role("textbox", name="Message").fill("Bitte lesen")
     await olga.get_by_role("textbox", name="Message").press("Enter")
     await expect(message_with(olga, "Bitte lesen")).to_have_count(1)
 
-    home = await open_page("/?lang=en")
-    await home.get_by_role("link", name="Sign in").click()
-    await fill_sign_in(home, mia_name)
+    await home.reload()
     conversations = home.get_by_role("navigation", name="Conversations")
     await expect(conversations.get_by_role("link", name="Ausschuss")).to_be_visible()
     await expect(

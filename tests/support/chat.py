@@ -98,7 +98,7 @@ async def register_device(http: httpx.AsyncClient) -> str:
     answer = await http.post(
         "/api/chat/devices", json={"id": device, "ed25519": raw_key(), "x25519": raw_key()}
     )
-    assert answer.status_code == 204, answer.text
+    assert answer.status_code == 200 and answer.json() == {"waiting": 0}, answer.text
     return device
 
 

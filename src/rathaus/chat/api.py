@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from rathaus.accounts.api import require_member
@@ -53,13 +53,14 @@ class DeviceOut(BaseModel):
     x25519: str
 
 
-@router.post("/devices", status_code=status.HTTP_204_NO_CONTENT)
-async def register_device(request: Request, body: DeviceIn) -> None:
-    """Registers the caller's device (the same again changes nothing; another member's id: 409)."""
+@router.post("/devices")
+async def register_device(request: Request, body: DeviceIn) -> KeyPackagesOut:
+    """Registers the caller's device (the same again changes nothing; another member's id: 409),
+    and says how many of its key packages wait on the server."""
     signed_in = await require_member(request)
-    await services(request).chat.devices.register(
-        signed_in.user, body.id, body.ed25519, body.x25519
-    )
+    devices = services(request).chat.devices
+    await devices.register(signed_in.user, body.id, body.ed25519, body.x25519)
+    return KeyPackagesOut(waiting=await devices.waiting_key_packages(body.id))
 
 
 @router.post("/key-packages")
@@ -67,9 +68,10 @@ async def key_packages(request: Request, body: KeyPackagesIn) -> KeyPackagesOut:
     """Key packages of the caller's device (MLS KeyPackage messages, base64url), each handed out
     once to a member's device that adds this device to a room's group; how many wait now."""
     signed_in = await require_member(request)
-    waiting = await services(request).chat.devices.add_key_packages(
-        signed_in.user, body.device, body.key_packages
-    )
+    chat = services(request).chat
+    waiting = await chat.devices.add_key_packages(signed_in.user, body.device, body.key_packages)
+    if waiting == len(body.key_packages):  # none waited: a new device, or one long away
+        await chat.device_ready(signed_in.user)
     return KeyPackagesOut(waiting=waiting)
 
 

@@ -242,6 +242,14 @@ class Events(_Message):
     more: bool = False
 
 
+class Hint(_Message):
+    """``devices``: the room's members or their devices changed; claim (see ``claim``)."""
+
+    type: Literal["hint"] = "hint"
+    room: str
+    hint: Literal["devices"]
+
+
 class Ack(_Message):
     """The event of the client's ``id`` is stored: its number."""
 
@@ -260,7 +268,7 @@ class Error(_Message):
     epoch: int | None = None  # epoch_conflict: the epoch the group is at
 
 
-ServerMessage = Ready | Claimed | GroupState | Events | Ack | Error
+ServerMessage = Ready | Claimed | GroupState | Events | Hint | Ack | Error
 PONG = '{"type":"pong"}'
 
 

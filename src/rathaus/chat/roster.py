@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rathaus.chat import mls_wire, store
 from rathaus.chat.devices import CIPHER_SUITE, Claimed
 from rathaus.db.models import ChatDeviceRow, RoomRow
-from rathaus.errors import ClientError, ErrorCode
+from rathaus.errors import ClientError, Conflict, ErrorCode
 from rathaus.rooms import store as rooms_store
 
 MAX_CLAIM = 100  # devices added by one commit
@@ -65,6 +65,8 @@ async def check(session: AsyncSession, room_id: int, change: GroupChange) -> Non
         except mls_wire.MalformedMls as exc:
             raise ClientError(str(exc), code=ErrorCode.BAD_MESSAGE) from None
     if change.adds:
+        if set(change.adds) & await store.group_device_ids(session, room_id):
+            raise Conflict("a device this commit adds is in the group already")
         people = await members(session, room_id)
         rows = await session.scalars(select(ChatDeviceRow).where(ChatDeviceRow.id.in_(change.adds)))
         found = {row.id for row in rows if row.user_id in people}
@@ -80,7 +82,8 @@ async def record(
     joiner: str | None,
 ) -> None:
     """After the commit numbered ``seq`` was taken: ``joiner`` joined by external commit."""
-    if joiner is not None:
+    if joiner is not None:  # it has its group: a welcome that waited for it is spent
         await store.join_group(session, room_id, [joiner])
+        await store.forget_welcome(session, room_id, joiner)
     await store.join_group(session, room_id, change.adds, change.welcome, seq)
     await store.leave_group(session, room_id, change.removes)

@@ -78,6 +78,10 @@ class Writer:
     device_id: str
 
 
+# Not an event: a nudge to the devices following a room to claim (the socket passes it on).
+HINT_DEVICES = b'{"hint":"devices"}'
+
+
 def topic(room_id: int) -> str:
     return f"chat:{room_id}"
 
@@ -160,6 +164,22 @@ class ChatService:
             found.append(Conversation(room, mine.role, name, partner, newest or made, unread))
         found.sort(key=lambda c: c.last_at, reverse=True)
         return found
+
+    async def members_changed(self, room: Room) -> None:
+        """Someone joined or left the room: its members' devices bring the group in line."""
+        await self._hint(room.id)
+
+    async def device_ready(self, user: User) -> None:
+        """A device of ``user`` left its first key packages: the devices in each of their
+        rooms may add it now (before this, it could only join by itself)."""
+        for mine in await self.rooms.rooms_of(user):
+            await self._hint(mine.room.id)
+
+    async def _hint(self, room_id: int) -> None:
+        try:
+            await self.bus.publish(topic(room_id), HINT_DEVICES)
+        except BusUnavailable:
+            log.warning("the event bus is down; a hint to the room's devices is lost")
 
     async def mark_read(self, room: Room, user: User, seq: int) -> None:
         await self.member_since(room, user)

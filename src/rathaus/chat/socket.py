@@ -256,6 +256,9 @@ class ChatConnection:
 
     async def _live(self, slug: str, follow: Follow, payload: bytes) -> None:
         data = json.loads(payload)
+        if "hint" in data:
+            self._peer.send(cp.encode(cp.Hint(room=slug, hint=data["hint"])))
+            return
         seq = int(data["seq"])
         if seq <= follow.last:
             return  # sent already (by a catch-up)
@@ -322,23 +325,27 @@ async def _serve(websocket: WebSocket, connection: ChatConnection) -> None:
             continue
         try:
             await connection.handle(frame)
-        except errors.ClientError as exc:
-            connection.error(exc, ref=_ref_of(frame))
         except Exception as exc:
-            log.exception("a chat message failed")
-            connection.error(exc)
+            if not isinstance(exc, errors.ClientError):
+                log.exception("a chat message failed")
+            # With the request's client id and room, so that the client can tie it up.
+            ref, room = _ref_of(frame)
+            connection.error(exc, ref=ref, room=room)
 
 
-def _ref_of(frame: str) -> str | None:
-    """What a refused frame was: its client id if it has one, else its type (best effort)."""
+def _ref_of(frame: str) -> tuple[str | None, str | None]:
+    """What a refused frame was: its client id if it has one, else its type; and its room
+    (best effort, for the error's ``ref`` and ``room``)."""
     try:
         data = json.loads(frame)
     except (ValueError, RecursionError):
-        return None
+        return None, None
     if not isinstance(data, dict):
-        return None
-    for key, limit in (("id", 64), ("type", 32)):
-        value = data.get(key)
-        if isinstance(value, str) and len(value) <= limit:
-            return value
-    return None
+        return None, None
+    found: list[str | None] = []
+    for keys in (("id", "type"), ("room",)):
+        value = next(
+            (data[k] for k in keys if isinstance(data.get(k), str) and len(data[k]) <= 64), None
+        )
+        found.append(value)
+    return found[0], found[1]

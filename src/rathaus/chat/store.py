@@ -249,19 +249,20 @@ async def devices_of(session: AsyncSession, user_ids: Sequence[int]) -> list[Cha
 
 
 async def take_key_package(session: AsyncSession, device_id: str) -> bytes | None:
-    """Hands out one of the device's key packages (the oldest), which is then gone."""
-    row = await session.scalar(
-        select(ChatKeyPackageRow)
+    """Hands out one of the device's key packages (the oldest), which is then gone: one
+    statement, so that two claims at once never get the same one."""
+    oldest = (
+        select(func.min(ChatKeyPackageRow.id))
         .where(ChatKeyPackageRow.device_id == device_id)
-        .order_by(ChatKeyPackageRow.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
-    if row is None:
-        return None
-    await session.delete(row)
-    await session.flush()
-    return row.body
+    result = await session.execute(
+        delete(ChatKeyPackageRow)
+        .where(ChatKeyPackageRow.id == oldest)
+        .returning(ChatKeyPackageRow.body)
+    )
+    body = result.scalar_one_or_none()
+    return bytes(body) if body is not None else None
 
 
 async def join_group(

@@ -132,6 +132,8 @@ class RoomService:
         self._sessions = sessions
         self._adhoc = adhoc
         self._accounts_configured = accounts_configured
+        # Told after a room's members changed (the chat brings the room's MLS group in line).
+        self.members_changed: list[Callable[[Room], Awaitable[None]]] = []
 
     async def adhoc_allowed(self) -> bool:
         """Ad-hoc rooms by link: as configured, or by default only without any accounts."""
@@ -322,6 +324,9 @@ class RoomService:
                 audit.add(session, slug, actor, "room_role_revoked", audit_party(member, old))
             if role is not None:
                 audit.add(session, slug, actor, "room_role_granted", audit_party(member, role))
+        if (old is None) != (role is None):  # a member came or went
+            for listener in self.members_changed:
+                await listener(room)
 
     # --- direct conversations --------------------------------------------------------------------
 

@@ -314,6 +314,7 @@ const de = {
   'chat.connecting': 'Verbindung zum Chat wird hergestellt …',
   'chat.offline': 'Keine Verbindung zum Chat. Neuer Versuch läuft …',
   'chat.encrypted': 'Ende-zu-Ende-verschlüsselt (MLS): Nur die Geräte der Mitglieder können die Nachrichten lesen.',
+  'chat.devices': 'Geräte, die mitlesen können: {count}.',
   'chat.notify': 'Desktop-Benachrichtigungen',
   'chat.notification': '{count} neue Nachricht(en)',
   'chat.earlier': 'Ältere Nachrichten sind auf diesem Gerät nicht lesbar: Es kam erst später dazu.',

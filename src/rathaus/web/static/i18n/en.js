@@ -314,6 +314,7 @@ const en = {
   'chat.connecting': 'Connecting to the chat …',
   'chat.offline': 'No connection to the chat. Trying again …',
   'chat.encrypted': 'End-to-end encrypted (MLS): only the members’ devices can read the messages.',
+  'chat.devices': 'Devices that can read along: {count}.',
   'chat.notify': 'Desktop notifications',
   'chat.notification': '{count} new message(s)',
   'chat.earlier': 'Older messages cannot be read on this device: it joined later.',

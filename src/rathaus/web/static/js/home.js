@@ -6,6 +6,7 @@
 import { detectLanguage, errorText, language, setLanguage, t, translate } from './i18n.js';
 import { api, pageState, signOut, signInErrorText } from './session.js';
 import { byId, copyText, el } from './dom.js';
+import { chatDevice } from './chat/page.js';
 
 /** @typedef {import('./session.js').Session} Session */
 /** @typedef {{slug: string, name: string, url: string, role: string, kind: string,
@@ -184,4 +185,7 @@ const state = pageState();
 document.title = `${t('home.heading')} – ${state.brand.name}`;
 if (state.session) {
   new Home(state.session).loadRooms();
+  // This browser's chat device, ready before any room is opened: members' devices can add it
+  // to their rooms' groups from now on, so it reads what is written from here on.
+  chatDevice(state.session).catch((error) => console.warn('rathaus: chat unavailable:', error));
 }

@@ -35,7 +35,9 @@ import {b64urlDecode, b64urlEncode, concat, randomBytes} from '../e2ee/encoding.
 /** @typedef {{get(key: string): Promise<any>, put(key: string, value: any): Promise<void>}} Store */
 
 const PING_EVERY = 20000;
-const CLAIM_EVERY = 15000; // ms between looks for members' devices missing from a group
+const CLAIM_EVERY = 15000;
+const MAX_ATTEMPTS = 8; // joins of a room's group in a row that another commit may beat
+const REQUEST_TIMEOUT = 20000; // ms for the answer to a create, commit, claim or delete // ms between looks for members' devices missing from a group
 const RETRY_AFTER = [500, 1000, 2000, 5000, 10000];
 const MAX_KEPT = 5000; // messages kept on the device per room (the newest)
 const encoder = new TextEncoder();
@@ -71,6 +73,8 @@ class RoomChat {
     this.claimedAt = undefined;
     /** @type {number | undefined} the last number this device said the member has read */
     this.readUpTo = undefined;
+    /** Joins of the group in a row that did not work (another commit came first). */
+    this.attempts = 0;
     /** Whether the group state the server sent last is being acted on (join or create). */
     this.joining = false;
     this.ready = false;
@@ -126,7 +130,13 @@ export class ChatClient extends EventTarget {
   #closed(socket) {
     if (socket !== this.socket) return;
     this.connected = false;
-    for (const room of this.rooms.values()) room.ready = false;
+    for (const room of this.rooms.values()) {
+      room.ready = false;
+      for (const [id, waiter] of room.waiting) {
+        room.waiting.delete(id);
+        waiter({error: {code: 'offline'}});
+      }
+    }
     this.dispatchEvent(new CustomEvent('connection', {detail: {connected: false}}));
     if (this.closed) return;
     const wait = RETRY_AFTER[Math.min(this.attempt++, RETRY_AFTER.length - 1)];
@@ -233,13 +243,21 @@ export class ChatClient extends EventTarget {
         this.connected = true;
         this.attempt = 0;
         this.dispatchEvent(new CustomEvent('connection', {detail: {connected: true}}));
-        for (const room of this.rooms.values()) this.#open(room);
+        for (const room of this.rooms.values()) {
+          room.attempts = 0;
+          this.#open(room);
+        }
         break;
       case 'group':
         this.#withRoom(message.room, (room) => this.#group(room, message));
         break;
       case 'events':
         this.#withRoom(message.room, (room) => this.#events(room, message.events));
+        break;
+      case 'hint':
+        this.#withRoom(message.room, (room) => {
+          if (room.ready) this.#completeLater(room);
+        });
         break;
       case 'claimed': {
         const room = typeof message.room === 'string' ? this.rooms.get(message.room) : undefined;
@@ -311,7 +329,15 @@ export class ChatClient extends EventTarget {
   #request(room, message) {
     const id = clientId();
     return new Promise((resolve) => {
-      room.waiting.set(id, resolve);
+      // An answer that never comes (the socket dropped) must not hold the room's queue forever.
+      const timer = setTimeout(() => {
+        room.waiting.delete(id);
+        resolve({error: {code: 'timeout'}});
+      }, REQUEST_TIMEOUT);
+      room.waiting.set(id, (answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
       this.#send({...message, room: room.slug, id});
     });
   }
@@ -321,6 +347,7 @@ export class ChatClient extends EventTarget {
   async #group(room, state) {
     if (room.group?.active && state.epoch !== null && room.group.epoch <= BigInt(state.epoch)) {
       room.ready = true; // the events after this device's position follow
+      this.#roster(room);
       this.dispatchEvent(new CustomEvent('ready', {detail: {room: room.slug}}));
       this.#completeLater(room);
       for (const id of room.outbox.keys()) this.#flush(room, id);
@@ -361,15 +388,32 @@ export class ChatClient extends EventTarget {
     await this.#adopt(room, joined.group, /** @type {number} */ (answer.seq));
   }
 
-  /** @param {RoomChat} room */
+  /** Reads the room's group again, after another commit came first; a few times in a row at
+   * most, a little later each time (a refusal that stays is a problem to report, not a loop).
+   * @param {RoomChat} room */
   #reopen(room) {
-    this.#send({type: 'close', room: room.slug});
-    this.#open(room);
+    room.attempts += 1;
+    if (room.attempts > MAX_ATTEMPTS) {
+      this.#problem(room, new Error('this device cannot join the room\'s group'));
+      return;
+    }
+    setTimeout(() => {
+      this.#send({type: 'close', room: room.slug});
+      this.#open(room);
+    }, 100 * room.attempts * room.attempts);
+  }
+
+  /** How many devices can read the room now (the group's leaves). @param {RoomChat} room */
+  #roster(room) {
+    const devices = room.group?.members().length ?? 0;
+    this.dispatchEvent(new CustomEvent('roster', {detail: {room: room.slug, devices}}));
   }
 
   /** @param {RoomChat} room @param {Group} group @param {number} seq */
   async #adopt(room, group, seq) {
     room.group = group;
+    room.attempts = 0;
+    this.#roster(room);
     room.record.position = seq;
     await this.#save(room);
     room.ready = true;
@@ -402,9 +446,10 @@ export class ChatClient extends EventTarget {
     const stale = answer.claimed.stale.filter((/** @type {string} */ id) => members.has(id) && id !== this.device.id);
     if (stale.length) {
       const {commit, groupInfo} = await mls.remove(group, stale);
-      await this.#request(room, {
+      const removed = await this.#request(room, {
         type: 'commit', commit: b64urlEncode(commit), group_info: b64urlEncode(groupInfo), removes: stale,
       });
+      if (removed.error && removed.error.code !== 'epoch_conflict') await mls.abandon(group);
       return; // the additions wait for the next round, once this commit is applied
     }
     /** @type {{device: string, key_package: string}[]} */
@@ -418,10 +463,12 @@ export class ChatClient extends EventTarget {
       this.#problem(room, error); // e.g. a key package that does not verify: those devices wait
       return;
     }
-    await this.#request(room, {
+    const added = await this.#request(room, {
       type: 'commit', commit: b64urlEncode(made.commit), group_info: b64urlEncode(made.groupInfo),
       welcome: b64urlEncode(made.welcome), adds: wanted.map((d) => d.device),
     });
+    // Refused for good (a device joined by itself meanwhile): forget it, look again later.
+    if (added.error && added.error.code !== 'epoch_conflict') await mls.abandon(group);
   }
 
   /** @param {RoomChat} room @param {WireEvent[]} events */
@@ -470,6 +517,7 @@ export class ChatClient extends EventTarget {
       if (group && body && group.epoch === BigInt(event.epoch)) {
         try {
           await mls.processCommit(group, body);
+          this.#roster(room);
         } catch (error) {
           this.#problem(room, error);
         }

@@ -322,6 +322,18 @@ export function update(group) {
 }
 
 /**
+ * Drops this device's pending commit, which the delivery service refused for good (not for its
+ * epoch: then another commit comes and supersedes it). The group stays as it was.
+ * @param {Group} group
+ * @returns {Promise<void>}
+ */
+export function abandon(group) {
+  return serial(group, async (internal) => {
+    internal.pending = null;
+  });
+}
+
+/**
  * Applies a commit in the order the delivery service decided. This device's own pending commit
  * is merged; another member's is verified and applied (and drops the pending one, if any); the
  * external commit this device joined by (`joinExternal`) changes nothing, the group is there

@@ -9,7 +9,8 @@ import { defaultDeviceStore, loadOrCreateDevice } from '../e2ee/device.js';
 import { b64urlEncode } from '../e2ee/encoding.js';
 import { ChatClient } from './client.js';
 import { IndexedDbGroupStore, MemoryGroupStore } from './group-store.js';
-import * as mls from './mls.js';
+import * as mlsModule from './mls.js';
+import { topUp } from './key-packages.js';
 import { ChatView } from './view.js';
 
 /** @typedef {import('../session.js').Session} Session */
@@ -43,6 +44,26 @@ function directory(session) {
     const found = await known.get(identity);
     return found !== null && found !== undefined && found.ed25519 === b64urlEncode(key);
   };
+}
+
+/**
+ * This browser's device for the chat (the meetings' device): registered in the key directory,
+ * with its key packages topped up so that members' devices can add it to their rooms' groups
+ * while it is away. Throws where WebCrypto or IndexedDB cannot do it.
+ * @param {Session} session
+ */
+export async function chatDevice(session) {
+  const device = await loadOrCreateDevice(defaultDeviceStore());
+  const registered = await api(session, '/api/chat/devices', 'POST', {
+    id: device.id, ed25519: device.publicInfo.ed25519, x25519: device.publicInfo.x25519,
+  });
+  if (!registered.ok) throw new Error(registered.code ?? 'unknown');
+  const mls = await mlsModule.mlsDevice(device, { authenticate: directory(session) });
+  const store = typeof indexedDB === 'undefined' ? new MemoryGroupStore() : new IndexedDbGroupStore();
+  const publishKeyPackages = async (/** @type {string[]} */ packages) =>
+    (await api(session, '/api/chat/key-packages', 'POST', { device: device.id, key_packages: packages })).ok;
+  await topUp(store, mls, Number(registered.body?.waiting) || 0, publishKeyPackages);
+  return { device, mls, store, publishKeyPackages };
 }
 
 /**
@@ -87,16 +108,8 @@ export async function startChat(slug, panel) {
   });
   view.setStatus(t('chat.connecting'));
   try {
-    const device = await loadOrCreateDevice(defaultDeviceStore());
-    const registered = await api(session, '/api/chat/devices', 'POST', {
-      id: device.id, ed25519: device.publicInfo.ed25519, x25519: device.publicInfo.x25519,
-    });
-    if (!registered.ok) throw new Error(registered.code ?? 'unknown');
-    const own = await mls.mlsDevice(device, { authenticate: directory(session) });
-    const store = typeof indexedDB === 'undefined' ? new MemoryGroupStore() : new IndexedDbGroupStore();
-    const publishKeyPackages = async (/** @type {string[]} */ packages) =>
-      (await api(session, '/api/chat/key-packages', 'POST', { device: device.id, key_packages: packages })).ok;
-    client = new ChatClient({ url: socketUrl('/ws/chat'), device, mls: own, store, publishKeyPackages });
+    const prepared = await chatDevice(session);
+    client = new ChatClient({ url: socketUrl('/ws/chat'), ...prepared });
   } catch (error) {
     console.warn('rathaus: chat unavailable:', error);
     view.setStatus(t('chat.unavailable'));
@@ -136,6 +149,10 @@ export async function startChat(slug, panel) {
   });
   client.addEventListener('connection', (e) => {
     if (!/** @type {CustomEvent} */ (e).detail.connected) view.setStatus(t('chat.offline'));
+  });
+  client.addEventListener('roster', (e) => {
+    const detail = /** @type {CustomEvent} */ (e).detail;
+    if (detail.room === slug) view.setDevices(detail.devices);
   });
   client.addEventListener('problem', (e) => console.warn('rathaus: chat:', /** @type {CustomEvent} */ (e).detail.error));
   client.addEventListener('joined', (e) => {

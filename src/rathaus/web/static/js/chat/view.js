@@ -85,6 +85,12 @@ export class ChatView {
     this.list.before(note);
   }
 
+  /** How many devices can read what is written here (the MLS group's members). @param {number} count */
+  setDevices(count) {
+    const node = this.root.querySelector('#chat-devices');
+    if (node) node.textContent = t('chat.devices', { count });
+  }
+
   /** @param {string} text */
   setStatus(text) {
     this.status.textContent = text;
