@@ -36,6 +36,7 @@ from tests.support import chat as support
 MEASURED = "m"  # client-id prefix of measured messages ("w": warm-up, not counted)
 TIMEOUT = 30.0
 SEND = '{"type":"send","room":"%s","id":"%s","message":"%s"}'
+PING = '{"type":"ping"}'
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,15 @@ async def read(socket: ClientConnection, device: str, last: int, tally: Tally) -
         tally.closed += 1
 
 
+async def keep_alive(socket: ClientConnection) -> None:
+    """A ping every 20 s, as the browser's client sends: the server closes a socket silent for
+    60 s, and a receiver sends nothing else."""
+    await asyncio.sleep(secrets.randbelow(20_000) / 1000)
+    while True:
+        await socket.send(PING)
+        await asyncio.sleep(20)
+
+
 async def send_all(
     senders: dict[int, tuple[ClientConnection, list[str]]], room: str, order: dict[str, Any]
 ) -> dict[str, Any]:
@@ -223,7 +233,7 @@ async def worker() -> None:
     readers = [
         asyncio.create_task(read(socket, who.device, last, tally))
         for (who, _, _), (socket, last) in zip(people, opened, strict=True)
-    ]
+    ] + [asyncio.create_task(keep_alive(socket)) for socket, _ in opened]
     senders = {
         sender: (socket, [message_body(group_id) for _ in range(64)])
         for (_, _, sender), (socket, _) in zip(people, opened, strict=True)
@@ -346,10 +356,7 @@ class Idle:
 
     async def _ping(self) -> None:
         assert self.socket is not None
-        await asyncio.sleep(secrets.randbelow(20_000) / 1000)
-        while True:
-            await self.socket.send('{"type":"ping"}')
-            await asyncio.sleep(20)
+        await keep_alive(self.socket)
 
     @property
     def open(self) -> bool:

@@ -290,6 +290,11 @@ async def _run(argv: list[str], cwd: Path, env: dict[str, str], seconds: float) 
         proc.kill()
         out, _ = await proc.communicate()
         return -1, out.decode(errors="replace") + "\n(timed out)"
+    except BaseException:  # cancelled (SIGTERM): not left running
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
     return proc.returncode or 0, out.decode(errors="replace")
 
 

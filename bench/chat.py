@@ -38,8 +38,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import resource
+import signal
 import statistics
 import sys
 import tempfile
@@ -98,6 +100,9 @@ def ms(ns: float | None) -> float | None:
 
 
 def emit(result: dict[str, Any]) -> dict[str, Any]:
+    """One scenario's JSON line; with the machine's load average, since the clients and any other
+    work share its cores with the server."""
+    result["host_load_1m"] = round(os.getloadavg()[0], 2)
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
     return result
@@ -375,6 +380,9 @@ async def synapse(args: argparse.Namespace, rate: float) -> dict[str, Any]:
 
 
 async def bench(args: argparse.Namespace) -> list[dict[str, Any]]:
+    main_task = asyncio.current_task()
+    assert main_task is not None  # SIGTERM: every server and peer is stopped on the way out
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     results: list[dict[str, Any]] = []
     wanted = set(args.scenarios)
     peer_problem = None if args.no_peer else await synapse_ready(args.peer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -22,7 +23,11 @@ from rathaus.bodylimit import BodyLimit
 from rathaus.bus import Bus, create_bus
 from rathaus.bus.memory import MemoryBus
 from rathaus.chat import api as chat_api
+from rathaus.chat import attachments_api
 from rathaus.chat import socket as chat_socket
+from rathaus.chat.attachments import Attachments
+from rathaus.chat.blobs import create_blob_store
+from rathaus.chat.retention import RetentionJob
 from rathaus.chat.service import ChatService
 from rathaus.config import Settings
 from rathaus.db.engine import create_engine, migrate, sessionmaker
@@ -131,6 +136,7 @@ def wire_services(
         janus_supervisor=supervisor,
         branding=branding or Branding.load(settings.branding),
         chat=chat,
+        attachments=Attachments(chat, create_blob_store(settings, sessions), settings.chat),
     )
 
 
@@ -147,10 +153,16 @@ def create_app(settings: Settings) -> FastAPI:
         pool, supervisor = await start_media(settings)
         wired = wire_services(settings, sessionmaker(engine), pool, supervisor, branding, bus)
         app.state.services = wired
+        retention = RetentionJob(
+            sessionmaker(engine), settings.chat.purge_interval, lambda: datetime.now(UTC)
+        )
+        retention.start()
         try:
             yield
         finally:
+            await retention.stop()
             await wired.meetings.close()
+            await wired.attachments.close()
             await bus.close()
             await pool.close()
             if supervisor is not None:
@@ -178,7 +190,11 @@ def create_app(settings: Settings) -> FastAPI:
         return response
 
     # Outermost (added last): a body over its limit is refused before anything reads it.
-    app.add_middleware(BodyLimit, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.server.max_body_bytes,
+        streamed={attachments_api.UPLOAD: settings.chat.max_attachment_bytes},
+    )
 
     @app.get("/api/health", tags=["operations"])
     async def health() -> dict[str, object]:
@@ -191,6 +207,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(rooms_api.direct_router)
     app.include_router(meetings_api.router)
     app.include_router(chat_api.router)
+    app.include_router(attachments_api.router)
     app.include_router(chat_socket.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")

@@ -3,8 +3,9 @@
 A body over its limit is answered ``413`` with ``{"code": "too_large", …}``: at once when its
 Content-Length says so (nothing of the body is read, and the connection is closed), else as soon as
 the bytes read exceed the limit (a chunked body). The limit is ``server.max_body_bytes``, or the
-smaller one ``ENDPOINT_LIMITS`` gives an endpoint. WebSocket connections pass untouched: the
-signaling socket has a frame limit of its own.
+smaller one ``ENDPOINT_LIMITS`` gives an endpoint, or the larger one of an endpoint that streams
+its body elsewhere (``streamed``: an attachment's upload to the blob store). WebSocket
+connections pass untouched: the signaling socket has a frame limit of its own.
 """
 
 from __future__ import annotations
@@ -41,12 +42,16 @@ class BodyLimit:
         *,
         max_bytes: int,
         endpoints: Mapping[tuple[str, str], int] = ENDPOINT_LIMITS,
+        streamed: Mapping[tuple[str, str], int] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self._endpoints = [
             (method, compile_path(path)[0], min(limit, max_bytes))
             for (method, path), limit in endpoints.items()
+        ] + [  # never read into memory whole: their own limit, larger or not
+            (method, compile_path(path)[0], limit)
+            for (method, path), limit in (streamed or {}).items()
         ]
 
     def limit(self, method: str, path: str) -> int:

@@ -73,6 +73,29 @@ class ChatSettings(_Section):
     # Chat frames one socket may send per second, and saved up for a burst.
     messages_per_second: float = Field(default=20.0, gt=0)
     burst: float = Field(default=60.0, ge=1)
+    # Attachments (rathaus.chat.attachments): the largest blob, i.e. an encrypted file (its size
+    # plus 16 bytes per MiB), and the bytes one member may upload per hour (in each process).
+    max_attachment_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    attachment_bytes_per_hour: int = Field(default=1024 * 1024 * 1024, ge=1024)
+    # Where blobs are kept: "disk" (<data_dir>/blobs, the default) or "s3", an S3-compatible
+    # store (MinIO, Ceph, AWS, …) at s3_endpoint, in s3_bucket (which must exist).
+    blob_store: Literal["disk", "s3"] = "disk"
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_region: str = "us-east-1"
+    # Seconds between the purges of messages past their room's retention (rathaus.chat.retention).
+    purge_interval: float = Field(default=3600.0, ge=1)
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> ChatSettings:
+        if self.blob_store == "s3":
+            if not self.s3_endpoint.startswith(("https://", "http://")):
+                raise ValueError("with blob_store s3, s3_endpoint is an http(s):// URL")
+            if not self.s3_bucket:
+                raise ValueError("s3_bucket is needed with blob_store s3")
+        return self
 
 
 class BusSettings(_Section):

@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from rathaus.accounts.oidc import OidcClient
 from rathaus.accounts.service import AccountService
 from rathaus.audit import AuditLog
+from rathaus.chat.attachments import Attachments
 from rathaus.chat.service import ChatService
 from rathaus.config import Settings
 from rathaus.media.janus.pool import JanusPool
@@ -40,6 +41,7 @@ class Services:
     janus_supervisor: JanusSupervisor | None  # None: external Janus nodes
     branding: Branding
     chat: ChatService
+    attachments: Attachments
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -36,8 +36,13 @@ class World:
 
 
 @asynccontextmanager
-async def chat_world(server: RunningServer, data: Path) -> AsyncIterator[World]:
-    settings = server_settings(data, janus=shared_janus(server), meeting={"adhoc_rooms": None})
+async def chat_world(
+    server: RunningServer, data: Path, **sections: dict[str, Any]
+) -> AsyncIterator[World]:
+    """``sections``: more settings (e.g. ``chat={…}``), as for ``server_settings``."""
+    settings = server_settings(
+        data, janus=shared_janus(server), meeting={"adhoc_rooms": None}, **sections
+    )
     async with running_server(settings) as rathaus:
         people: dict[str, Person] = {}
         for username, display in NAMES.items():

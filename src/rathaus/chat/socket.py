@@ -236,6 +236,7 @@ class ChatConnection:
                     group_info=b64(group.group_info) if group else None,
                     last_seq=last_seq,
                     since=int(follow.since.timestamp() * 1000),
+                    retention_days=follow.room.retention_days,
                     welcome=b64(welcome[0]) if welcome else None,
                     welcome_seq=welcome[1] if welcome else None,
                 )

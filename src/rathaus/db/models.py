@@ -40,6 +40,8 @@ class RoomRow(Base):
     e2ee: Mapped[bool] = mapped_column(Boolean, default=True)
     # "room", or "direct": the conversation of exactly two members (rathaus.rooms.service).
     kind: Mapped[str] = mapped_column(String(16), default="room", server_default="room")
+    # Days the room keeps its chat messages (and attachments); None: for ever.
+    chat_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # A direct conversation's two user ids, "low:high": one room per pair, whoever starts it.
     direct_pair: Mapped[str | None] = mapped_column(
         String(40), nullable=True, unique=True, index=True
@@ -221,3 +223,18 @@ class ChatGroupDeviceRow(Base):
     )
     welcome: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     welcome_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ChatBlobRow(Base):
+    """An attachment's blob (rathaus.chat.blobs): ciphertext the server cannot read, kept in the
+    blob store under its room and its random id. Its key is inside the chat message that names it.
+    ``uploader_id`` outlives the account (as an event's author)."""
+
+    __tablename__ = "chat_blobs"
+    __table_args__ = (Index("ix_chat_blobs_room_created", "room_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, base64url
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    uploader_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -122,6 +122,8 @@ class RoomSettings(BaseModel):
     # End-to-end encryption of the room's meetings, from the next meeting on. Strict: switching
     # it off takes a JSON `false`, never "0", "no" or "off".
     e2ee: bool | None = Field(default=None, strict=True)
+    # Days the chat keeps messages and attachments (a purge deletes older ones); 0: for ever.
+    retention_days: int | None = Field(default=None, ge=0, le=3650, strict=True)
 
 
 class RoomSettingsOut(BaseModel):
@@ -131,6 +133,7 @@ class RoomSettingsOut(BaseModel):
     lobby: bool
     has_password: bool
     e2ee: bool
+    retention_days: int  # 0: for ever
 
     @classmethod
     def of(cls, room: Room) -> RoomSettingsOut:
@@ -141,6 +144,7 @@ class RoomSettingsOut(BaseModel):
             lobby=room.lobby,
             has_password=room.has_password,
             e2ee=room.e2ee,
+            retention_days=room.retention_days or 0,
         )
 
 
@@ -177,7 +181,8 @@ async def room_settings(slug: str, request: Request) -> RoomSettingsWithRoles:
 @router.patch("/{slug}")
 async def change_room(slug: str, body: RoomSettings, request: Request) -> RoomSettingsOut:
     """Owners, co-owners and administrators rename the room, change who may enter and how,
-    and whether the room's meetings are end-to-end encrypted."""
+    whether the room's meetings are end-to-end encrypted, and how long its chat keeps
+    messages."""
     signed_in = await require_member(request)
     room = await _rooms(request).update(
         slug,
@@ -187,6 +192,7 @@ async def change_room(slug: str, body: RoomSettings, request: Request) -> RoomSe
         lobby=body.lobby,
         password=body.password,
         e2ee=body.e2ee,
+        retention_days=body.retention_days,
     )
     return RoomSettingsOut.of(room)
 

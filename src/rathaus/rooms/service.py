@@ -21,6 +21,7 @@ from rathaus.rooms.slug import is_valid_slug, slugify
 
 MAX_NAME = 200
 MAX_ROOM_PASSWORD = 256
+MAX_RETENTION_DAYS = 3650
 # Room roles a member of the installation can be given; the creator is the owner. Each makes
 # its holder a member of the room (a co-owner and a moderator are members too).
 ROOM_ROLES = ("co_owner", "moderator", "member")
@@ -51,6 +52,7 @@ class Room:
     # Meetings here are end-to-end encrypted if the server requires it (`meeting.e2ee_required`).
     e2ee: bool = True
     kind: str = "room"  # or "direct": the conversation of exactly two members
+    retention_days: int | None = None  # days the chat keeps messages; None: for ever
 
     @classmethod
     def of(cls, row: RoomRow) -> Room:
@@ -64,6 +66,7 @@ class Room:
             id=row.id,
             e2ee=row.e2ee,
             kind=row.kind,
+            retention_days=row.chat_retention_days,
         )
 
 
@@ -243,6 +246,7 @@ class RoomService:
         lobby: bool | None = None,
         password: str | None = None,
         e2ee: bool | None = None,
+        retention_days: int | None = None,
     ) -> Room:
         """Change the name or access settings; ``password=""`` removes the room password.
         ``e2ee`` applies from the room's next meeting on (see `Meeting.e2ee_required`). The link
@@ -276,6 +280,11 @@ class RoomService:
                 row.lobby = lobby
             if e2ee is not None:
                 row.e2ee = e2ee
+            kept = retention_days or None
+            if retention_days is not None and kept != row.chat_retention_days:
+                row.chat_retention_days = kept
+                detail = str(kept) if kept else "forever"
+                audit.add(session, slug, actor, "room_retention_set", detail=detail)
             if password == "" and row.password_hash is not None:
                 row.password_hash = None
                 actions.append("room_password_cleared")

@@ -1,4 +1,5 @@
-"""chat: the key directory of devices, each room's MLS group and its ordered events
+"""chat: the key directory of devices, each room's MLS group and its ordered events, and how
+long a room keeps its messages
 
 Revision ID: 0008
 Revises: 0007
@@ -12,6 +13,9 @@ down_revision = "0007"
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("rooms") as rooms:
+        # Days a room keeps its chat messages; None: for ever (rathaus.chat.retention).
+        rooms.add_column(sa.Column("chat_retention_days", sa.Integer, nullable=True))
     op.create_table(
         "chat_devices",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -117,3 +121,5 @@ def downgrade() -> None:
     op.drop_table("chat_groups")
     op.drop_index("ix_chat_devices_user_id", "chat_devices")
     op.drop_table("chat_devices")
+    with op.batch_alter_table("rooms") as rooms:
+        rooms.drop_column("chat_retention_days")

@@ -352,6 +352,13 @@ const de = {
   'home.direct': 'Direktnachricht',
   'home.lastActivity': 'zuletzt {when}',
   'page.unread': '({count}) {title}',
+  'settings.retention': 'Chatnachrichten aufbewahren',
+  'settings.forever': 'Unbegrenzt',
+  'settings.days30': '30 Tage',
+  'settings.days90': '90 Tage',
+  'settings.days365': '1 Jahr',
+  'settings.days': '{days} Tage',
+  'settings.retentionHelp': 'Ältere Nachrichten und Anhänge werden vom Server gelöscht.',
 };
 
 /** @typedef {keyof typeof de} MessageKey */

@@ -352,6 +352,13 @@ const en = {
   'home.direct': 'Direct message',
   'home.lastActivity': 'last {when}',
   'page.unread': '({count}) {title}',
+  'settings.retention': 'Keep chat messages',
+  'settings.forever': 'For ever',
+  'settings.days30': '30 days',
+  'settings.days90': '90 days',
+  'settings.days365': '1 year',
+  'settings.days': '{days} days',
+  'settings.retentionHelp': 'Older messages and attachments are deleted from the server.',
 };
 
 export default en;

@@ -10,7 +10,7 @@ import { byId, copyText, dateTime, el } from './dom.js';
 /** @typedef {{id: string, url: string, expires_at: number, created_at: number,
  *   created_by: string | null}} LinkItem */
 /** @typedef {{slug: string, name: string, guests_allowed: boolean, lobby: boolean,
- *   has_password: boolean, e2ee: boolean, roles?: RoleItem[]}} Settings */
+ *   has_password: boolean, e2ee: boolean, retention_days: number, roles?: RoleItem[]}} Settings */
 
 /** @param {string} role @returns {string} */
 function roleName(role) {
@@ -32,6 +32,7 @@ class SettingsPage {
     this.guests = /** @type {HTMLInputElement} */ (byId('guests-input'));
     this.lobby = /** @type {HTMLInputElement} */ (byId('lobby-input'));
     this.e2ee = /** @type {HTMLInputElement} */ (byId('e2ee-input'));
+    this.retention = /** @type {HTMLSelectElement} */ (byId('retention-select'));
     this.newPassword = /** @type {HTMLInputElement} */ (byId('room-password-new'));
     this.roleUser = /** @type {HTMLInputElement} */ (byId('role-user'));
     this.roleSelect = /** @type {HTMLSelectElement} */ (byId('role-select'));
@@ -90,6 +91,11 @@ class SettingsPage {
     this.guests.checked = settings.guests_allowed;
     this.lobby.checked = settings.lobby;
     this.e2ee.checked = settings.e2ee;
+    const days = String(settings.retention_days ?? 0);
+    if (!Array.from(this.retention.options).some((o) => o.value === days)) {
+      this.retention.append(new Option(t('settings.days', { days }), days)); // set over the API
+    }
+    this.retention.value = days;
     byId('password-state').textContent = t(settings.has_password ? 'settings.hasPassword' : 'settings.noPassword');
     /** @type {HTMLButtonElement} */ (byId('password-clear')).disabled = !settings.has_password;
     if (settings.roles) this.showRoles(settings.roles);
@@ -101,6 +107,7 @@ class SettingsPage {
       guests_allowed: this.guests.checked,
       lobby: this.lobby.checked,
       e2ee: this.e2ee.checked,
+      retention_days: Number(this.retention.value),
     });
     if (!answer.ok) return this.fail(answer.code);
     this.show({ ...answer.body, roles: this.settings?.roles });

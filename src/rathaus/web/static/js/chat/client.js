@@ -73,6 +73,8 @@ class RoomChat {
     this.claimedAt = undefined;
     /** @type {number | undefined} the last number this device said the member has read */
     this.readUpTo = undefined;
+    /** @type {number | null} days the room keeps its chat (null: for ever) */
+    this.retentionDays = null;
     /** Joins of the group in a row that did not work (another commit came first). */
     this.attempts = 0;
     /** Whether the group state the server sent last is being acted on (join or create). */
@@ -343,8 +345,9 @@ export class ChatClient extends EventTarget {
   }
 
   /** @param {RoomChat} room @param {{epoch: number | null, group_info: string | null, last_seq: number,
-   *   welcome?: string | null, welcome_seq?: number | null}} state */
+   *   retention_days?: number | null, welcome?: string | null, welcome_seq?: number | null}} state */
   async #group(room, state) {
+    room.retentionDays = state.retention_days ?? null;
     if (room.group?.active && state.epoch !== null && room.group.epoch <= BigInt(state.epoch)) {
       room.ready = true; // the events after this device's position follow
       this.#roster(room);
@@ -564,6 +567,12 @@ export class ChatClient extends EventTarget {
 
   /** @param {RoomChat} room */
   async #save(room) {
+    if (room.retentionDays) {
+      // The room keeps its chat this long: this device keeps its copies no longer either.
+      const cutoff = Date.now() - room.retentionDays * 24 * 3600 * 1000;
+      const first = room.record.messages.findIndex((m) => m.at >= cutoff);
+      room.record.messages.splice(0, first === -1 ? room.record.messages.length : first);
+    }
     room.record.saved = room.group ? await mls.saveGroup(room.group) : null;
     await this.store.put(`room:${room.slug}`, room.record);
   }
