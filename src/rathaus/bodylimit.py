@@ -106,6 +106,12 @@ class _BoundedRequest:
         except _BodyTooLarge:
             if self.started:
                 raise
+        except BaseExceptionGroup as group:
+            # The same, wrapped by a task group the body was read in (an endpoint that streams
+            # it, through Starlette's BaseHTTPMiddleware).
+            too_large, rest = group.split(_BodyTooLarge)
+            if self.started or too_large is None or rest is not None:
+                raise
         if self.exceeded and not self.started:
             await _refuse(self.limit, scope, receive, send)
 

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.firefox.options import Options
 from selenium.webdriver.firefox.service import Service
 
@@ -228,6 +229,14 @@ class FirefoxPage:
             element.send_keys(text)
 
         await asyncio.to_thread(type_)
+
+    async def press_enter(self, css: str) -> None:
+        """The Enter key in the element (``send_keys("\\n")`` types a newline instead)."""
+
+        def press() -> None:
+            self.driver.find_element(By.CSS_SELECTOR, css).send_keys(Keys.ENTER)
+
+        await asyncio.to_thread(press)
 
     async def click(self, css: str) -> None:
         await asyncio.to_thread(lambda: self.driver.find_element(By.CSS_SELECTOR, css).click())
