@@ -43,7 +43,8 @@ async def test_firefox_and_chromium_chat_end_to_end_encrypted(
     await firefox.type_into("#password-input", PASSWORD)
     await firefox.click("#signin-button")
     await firefox.wait_for(
-        "return location.pathname.startsWith('/r/') && !document.getElementById('chat-panel').hidden"
+        "return location.pathname.startsWith('/r/')"
+        " && !document.getElementById('chat-panel').hidden"
         " && document.getElementById('chat-status').hidden",
         what="the room's chat, ready",
         timeout=30,
