@@ -11,7 +11,9 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import func, select
 
+from rathaus.chat import mls_wire
 from rathaus.db.models import ChatDeviceRow, ChatEventRow, ChatGroupRow, ChatKeyPackageRow
+from tests.support import chat
 from tests.support.accounts_pages import (
     fill_sign_in,
     forget_accounts,
@@ -20,7 +22,9 @@ from tests.support.accounts_pages import (
     sign_in,
 )
 from tests.support.browser import OpenPage, poll
+from tests.support.logs import server_log
 from tests.support.pages import violations
+from tests.support.rooms import PASSWORD
 from tests.support.screens import screenshots
 from tests.support.server import RunningServer
 
@@ -35,9 +39,23 @@ async def _no_accounts_left(server: RunningServer) -> AsyncIterator[None]:
     await forget_accounts(server)
 
 
-async def room_page(open_page: OpenPage, slug: str, username: str) -> Page:
-    """The room's page, signed in on its pre-join screen; the chat is ready to write."""
-    page = await open_page(f"/r/{slug}?lang=en")
+async def room_page(
+    open_page: OpenPage, slug: str, username: str, frames: list[str] | None = None
+) -> Page:
+    """The room's page, signed in on its pre-join screen; the chat is ready to write. With
+    ``frames``: every WebSocket frame the page sends or receives is kept there."""
+
+    async def record(page: Page) -> None:
+        if frames is not None:
+            page.on(
+                "websocket",
+                lambda ws: (
+                    ws.on("framesent", lambda f: frames.append(str(f))),
+                    ws.on("framereceived", lambda f: frames.append(str(f))),
+                ),
+            )
+
+    page = await open_page(f"/r/{slug}?lang=en", before=record)
     await sign_in(page, username)
     await expect(page.get_by_role("log", name="Messages")).to_be_visible()
     await expect(page.locator("#chat-status")).to_be_hidden(timeout=15_000)
@@ -46,7 +64,7 @@ async def room_page(open_page: OpenPage, slug: str, username: str) -> Page:
 
 def messages(page: Page):  # type: ignore[no-untyped-def]
     return (
-        page.get_by_role("log", name="Messages")
+        page.get_by_role("log")  # "Messages" / "Nachrichten"
         .get_by_role("listitem")
         .filter(has=page.locator(".message-text"))
     )
@@ -78,9 +96,39 @@ async def test_two_members_chat_end_to_end_encrypted(
     mia_user = await server.services.accounts.user_named(mia_name)
     await server.services.rooms.set_role(room.slug, owner, mia_user, "member")
 
-    olga = await room_page(open_page, room.slug, room.username)
-    await expect(olga.get_by_text("No messages yet. Write the first one.")).to_be_visible()
-    mia = await room_page(open_page, room.slug, mia_name)
+    frames: list[str] = []
+    with server_log() as log:
+        olga = await room_page(open_page, room.slug, room.username, frames)
+        await expect(olga.get_by_text("No messages yet. Write the first one.")).to_be_visible()
+        mia = await room_page(open_page, room.slug, mia_name, frames)
+        await chat_between(server, olga, mia, room.slug, frames)
+    assert frames, "no WebSocket frames recorded"
+    lines = [record.getMessage() for record in log]
+    for text in (GREETING, "Ich sehe sie mir heute an"):
+        assert not any(text in frame for frame in frames), "plain text on the wire"
+        assert not any(text in line for line in lines), "plain text in the log"
+
+    # Olga's second device (another browser profile) joins by itself and reads what follows;
+    # what came before shows as unreadable there, never as silently missing.
+    second = await room_page(open_page, room.slug, room.username)
+    older = second.get_by_text("Older messages cannot be read on this device")
+    await expect(older).to_be_visible(timeout=15_000)
+    await mia.get_by_role("textbox", name="Message").fill(LATER)
+    await mia.get_by_role("textbox", name="Message").press("Enter")
+    await expect(messages(second).last).to_contain_text(LATER)
+    await expect(messages(olga).last).to_contain_text(LATER)
+    assert GREETING not in await second.get_by_role("log", name="Messages").inner_text()
+
+    # A reload keeps what this device read (MLS cannot decrypt a message twice).
+    await olga.reload()
+    await expect(olga.get_by_role("log", name="Messages")).to_contain_text(GREETING)
+    await expect(messages(olga)).to_have_count(3)
+
+
+async def chat_between(
+    server: RunningServer, olga: Page, mia: Page, slug: str, frames: list[str]
+) -> None:
+    """Olga greets, Mia answers; the server holds only ciphertext."""
 
     # Enter sends
     await olga.get_by_role("textbox", name="Message").fill(GREETING)
@@ -107,26 +155,11 @@ async def test_two_members_chat_end_to_end_encrypted(
     # The server holds ciphertext only: neither text is in any stored event.
     async with server.services.chat._sessions() as session:  # the test reads the database
         rows = (await session.scalars(select(ChatEventRow))).all()
-        group = await session.get(ChatGroupRow, (await server.services.rooms.get(room.slug)).id)
+        group = await session.get(ChatGroupRow, (await server.services.rooms.get(slug)).id)
     bodies = [row.body or b"" for row in rows if row.room_id == group.room_id] if group else []
     assert len(bodies) >= 4  # the group, Mia's join, two messages
     for text in (GREETING, "Ich sehe sie mir heute an", "Olga"):
         assert not any(text.encode() in body for body in bodies), text
-
-    # Olga's second device (another browser profile) joins by itself and reads what follows;
-    # what came before shows as unreadable there, never as silently missing.
-    second = await room_page(open_page, room.slug, room.username)
-    await expect(second.get_by_text("Older messages cannot be read on this device")).to_be_visible()
-    await mia.get_by_role("textbox", name="Message").fill(LATER)
-    await mia.get_by_role("textbox", name="Message").press("Enter")
-    await expect(messages(second).last).to_contain_text(LATER)
-    await expect(messages(olga).last).to_contain_text(LATER)
-    assert GREETING not in await second.get_by_role("log", name="Messages").inner_text()
-
-    # A reload keeps what this device read (MLS cannot decrypt a message twice).
-    await olga.reload()
-    await expect(olga.get_by_role("log", name="Messages")).to_contain_text(GREETING)
-    await expect(messages(olga)).to_have_count(3)
 
 
 async def test_the_chat_sits_beside_the_meeting(open_page: OpenPage, server: RunningServer) -> None:
@@ -260,4 +293,68 @@ async def test_the_home_is_a_conversation_list(open_page: OpenPage, server: Runn
     await expect(message_with(olga_home, "Unter uns")).to_have_count(0)  # a new device: from now on
     await expect(
         olga_home.get_by_text("Older messages cannot be read on this device")
-    ).to_be_visible()
+    ).to_be_visible(timeout=15_000)  # once this device is in the group
+
+
+async def test_tampered_and_replayed_messages_are_marked(
+    open_page: OpenPage, server: RunningServer
+) -> None:
+    room = await owned_room(server, "Olga Owner")
+    mia_name = await member(server, "Mia Member")
+    owner = await server.services.accounts.user_named(room.username)
+    mia_user = await server.services.accounts.user_named(mia_name)
+    await server.services.rooms.set_role(room.slug, owner, mia_user, "member")
+    olga = await room_page(open_page, room.slug, room.username)
+    mia = await room_page(open_page, room.slug, mia_name)
+    await olga.get_by_role("textbox", name="Message").fill("Echt")
+    await olga.get_by_role("textbox", name="Message").press("Enter")
+    await expect(message_with(mia, "Echt")).to_have_count(1)
+
+    # Someone with Olga's account but not her device (or the server itself) sends a made-up
+    # message, and then her real one again: Mia's browser refuses both, visibly.
+    http = await chat.sign_in(server.http, room.username)
+    intruder = await chat.ChatSocket.open(server.ws, http, await chat.register_device(http))
+    await intruder.send({"type": "open", "room": room.slug})
+    state = await intruder.next("group", room=room.slug)
+    header = mls_wire.group_info_header(chat.unb64(state["group_info"]))
+    async with server.services.chat._sessions() as session:  # the test reads the database
+        real = await session.scalar(
+            select(ChatEventRow.body)
+            .where(ChatEventRow.kind == "message")
+            .order_by(ChatEventRow.id.desc())
+            .limit(1)
+        )
+    assert real is not None
+    for body in (chat.message(header.group_id, header.epoch), real):
+        sent = {"type": "send", "room": room.slug, "message": chat.b64(body)}
+        assert (await intruder.request(sent))["type"] == "ack"  # the server cannot tell
+    marked = messages(mia).filter(has_text="This message could not be decrypted or was altered.")
+    await expect(marked).to_have_count(2)
+    await expect(message_with(mia, "Echt")).to_have_count(1)  # the real one once
+    await intruder.close()
+    await http.aclose()
+    # Mia's chat goes on after them
+    await olga.get_by_role("textbox", name="Message").fill("Weiter")
+    await olga.get_by_role("textbox", name="Message").press("Enter")
+    await expect(message_with(mia, "Weiter")).to_have_count(1)
+
+
+async def test_the_chat_is_accessible_in_german(open_page: OpenPage, server: RunningServer) -> None:
+    room = await owned_room(server, "Olga Owner")
+    page = await open_page(f"/r/{room.slug}", locale="de-DE")
+    await page.get_by_role("link", name="Anmelden", exact=True).click()
+    await expect(page.get_by_role("heading", name="Anmelden")).to_be_visible()
+    await page.get_by_label("Benutzername", exact=True).fill(room.username)
+    await page.get_by_label("Passwort", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Anmelden", exact=True).click()
+    await expect(page.get_by_role("log", name="Nachrichten")).to_be_visible()
+    await expect(page.locator("#chat-status")).to_be_hidden(timeout=15_000)
+    await page.get_by_role("textbox", name="Nachricht").fill("Grüß Gott")
+    await page.get_by_role("button", name="Senden").click()
+    await expect(message_with(page, "Grüß Gott")).to_have_count(1)
+    await expect(messages(page).last.get_by_role("button", name="Antworten")).to_be_attached()
+    assert await violations(page) == []
+    await page.goto(f"{server.http}/")
+    await expect(page.get_by_role("navigation", name="Unterhaltungen")).to_be_visible()
+    await screenshots(page, "conversations-de")
+    assert await violations(page) == []

@@ -68,3 +68,21 @@ test('replies name what they answer; unreadable ones say why', () => {
   const broken = apply(messages, item({seq: 4, content: {body: 42}})).added;
   assert.equal(broken?.problem, 'undecryptable');
 });
+
+test('a message with an attachment keeps its file, checked; a deletion drops it', () => {
+  const file = {
+    blob: 'A'.repeat(22), key: 'k'.repeat(43), iv: 'i'.repeat(16), name: 'Plan.pdf', type: 'application/pdf',
+    size: 1234, sha256: 'g'.repeat(43),
+  };
+  const messages = [];
+  const {added} = apply(messages, item({seq: 1, content: {t: 'file', body: 'Plan.pdf', file}}));
+  assert.deepEqual(added?.file, file);
+  assert.equal(added?.body, 'Plan.pdf');
+  assert.equal(apply(messages, item({seq: 2})).added?.file, null); // a text has none
+  const forged = apply(messages, item({seq: 3, content: {t: 'file', body: 'x', file: {...file, blob: '../../etc'}}}));
+  assert.equal(forged.added?.file, null);
+  apply(messages, item({seq: 4, rel: 'edit', ref: 1, content: {body: 'Plan (neu).pdf'}}));
+  assert.deepEqual(find(messages, 1)?.file, file); // an edit changes the text only
+  apply(messages, item({seq: 5, kind: 'delete', ref: 1, content: null}));
+  assert.equal(find(messages, 1)?.file, null);
+});

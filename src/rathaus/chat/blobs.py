@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from rathaus.config import Settings
 from rathaus.datadir import PRIVATE_FILE, private_dir
 from rathaus.db.models import ChatBlobRow
-from rathaus.errors import RathausError
+from rathaus.errors import ConfigError, RathausError
 from rathaus.rooms.store import utc
 
 # A blob's id: 16 random bytes, unpadded base64url.
@@ -211,7 +211,10 @@ def create_blob_store(settings: Settings, sessions: async_sessionmaker[AsyncSess
     """The blob store ``[chat] blob_store`` names: disk (default) or S3."""
     chat = settings.chat
     if chat.blob_store == "s3":
-        from rathaus.chat.blobs_s3 import S3Blobs  # aiobotocore: only when configured
+        try:
+            from rathaus.chat.blobs_s3 import S3Blobs  # aiobotocore: only when configured
+        except ImportError as exc:
+            raise ConfigError("blob_store s3 needs aiobotocore: pip install 'rathaus[s3]'") from exc
 
         backend: BlobBackend = S3Blobs(
             endpoint=chat.s3_endpoint,

@@ -8,6 +8,8 @@ import { api, pageState } from '../session.js';
 import { defaultDeviceStore, loadOrCreateDevice } from '../e2ee/device.js';
 import { b64urlEncode } from '../e2ee/encoding.js';
 import { ChatClient } from './client.js';
+import { deleteBlob, fetchFile, sendFile } from './attachments.js';
+import { makeThumbnail } from './attachment-view.js';
 import { IndexedDbGroupStore, MemoryGroupStore } from './group-store.js';
 import * as mlsModule from './mls.js';
 import { topUp } from './key-packages.js';
@@ -81,6 +83,8 @@ export async function startChat(slug, panel) {
   const people = members.body;
   const names = new Map(people.map((m) => [m.user, m.display_name]));
   const myRole = people.find((m) => m.user === session.user.username)?.role;
+  const limits = await api(session, '/api/chat/attachments/limits');
+  const maxBytes = limits.ok && Number.isSafeInteger(limits.body?.max_bytes) ? Number(limits.body.max_bytes) : undefined;
   panel.hidden = false;
   document.body.classList.add('with-chat');
   /** @type {ChatClient} */
@@ -95,8 +99,12 @@ export async function startChat(slug, panel) {
     remove: async (message) => {
       const answer = await confirm.ask({ title: t('chat.deleteTitle'), text: t('chat.deleteText'), confirm: t('chat.deleteConfirm') });
       if (!answer) return;
+      const blob = message.file?.blob; // the deletion's event takes the file off the message
       try {
         await client.delete(slug, message.seq);
+        // The server cannot tell which blob a message names: who deletes the message, its
+        // author or a moderator, deletes its attachment too.
+        if (blob) await deleteBlob(session, slug, blob).catch((error) => console.warn('rathaus: attachment:', error));
       } catch (error) {
         view.setStatus(errorText(/** @type {{code?: string}} */ (error).code ?? 'unknown'));
       }
@@ -105,6 +113,19 @@ export async function startChat(slug, panel) {
     me: () => session.user.username,
     moderates: () => myRole === 'owner' || myRole === 'co_owner' || myRole === 'moderator',
     messages: held,
+    maxBytes: () => maxBytes,
+    attach: async (file, progress) => {
+      const thumbnail = await makeThumbnail(file);
+      const content = await sendFile(session, slug, file, { maxBytes, thumbnail, progress });
+      progress('sending', 0, 0);
+      try {
+        await client.send(slug, content);
+      } catch (error) {
+        await deleteBlob(session, slug, content.file.blob).catch(() => {}); // named by no message
+        throw error;
+      }
+    },
+    fetchFile: (info, progress) => fetchFile(slug, info, progress),
   });
   view.setStatus(t('chat.connecting'));
   try {

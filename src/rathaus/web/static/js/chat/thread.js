@@ -2,6 +2,8 @@
 // and deletions applied. Pure data, no DOM, no MLS: the chat client feeds it what it decrypted,
 // in the server's order (a relation always comes after what it relates to).
 
+import {parseFile} from './attachments.js';
+
 /** The reactions a message may get, by name (what travels, inside the encryption). */
 export const REACTIONS = Object.freeze({
   thumbs_up: '👍',
@@ -18,10 +20,12 @@ export const MAX_TEXT = 10000;
 
 /**
  * One message on screen. `body` null: not readable on this device (`problem` says why) or
- * deleted. `reactions`: reaction name -> user names, in the order they reacted.
+ * deleted. `reactions`: reaction name -> user names, in the order they reacted. `file`: the
+ * attachment the message names (its blob, key and name; js/chat/attachments.js), or null.
  * @typedef {{seq: number, user: string | null, device: string, at: number, body: string | null,
  *   problem: null | 'before-join' | 'undecryptable' | 'deleted', reply: number | null, edited: boolean,
- *   deleted: boolean, reactions: Record<string, string[]>}} ThreadMessage
+ *   deleted: boolean, reactions: Record<string, string[]>,
+ *   file: import('./attachments.js').FileInfo | null}} ThreadMessage
  */
 
 /**
@@ -48,7 +52,7 @@ export function apply(messages, item) {
   const target = item.ref === null ? undefined : find(messages, item.ref);
   if (item.kind === 'delete') {
     if (!target) return none;
-    Object.assign(target, {body: null, deleted: true, edited: false, reactions: {}});
+    Object.assign(target, {body: null, deleted: true, edited: false, reactions: {}, file: null});
     return {added: null, changed: target};
   }
   if (item.rel === 'edit' || item.rel === 'react') {
@@ -74,6 +78,7 @@ export function apply(messages, item) {
     seq: item.seq, user: item.user, device: item.device, at: item.at, body,
     problem: item.content && body !== null ? null : (item.problem ?? 'undecryptable'),
     reply: item.rel === 'reply' ? item.ref : null, edited: false, deleted: false, reactions: {},
+    file: body !== null && item.content ? parseFile(item.content.file) : null,
   };
   if (item.problem === 'deleted') Object.assign(message, {problem: null, deleted: true});
   insert(messages, message);

@@ -1,11 +1,12 @@
 // The open conversation on screen: the "Messages" log with day separators, each message with its
-// reply quote, reactions and actions ("Reply", "React", "Edit", "Delete"), and the composer
+// reply quote, attachment, reactions and actions ("Reply", "React", "Edit", "Delete"), and the composer
 // ("Message", "Send"; Enter sends, Shift+Enter starts a new line, Escape cancels a reply or edit).
 // Text is shown as text nodes, never as HTML; links stay text (nothing is fetched for them).
 
 import { t, language } from '../i18n.js';
 import { excerpt, find, REACTIONS } from './thread.js';
 import { Composer } from './composer.js';
+import { installAttach, renderAttachment } from './attachment-view.js';
 
 /** @typedef {import('./thread.js').ThreadMessage} ThreadMessage */
 /** @typedef {import('./thread.js').ReactionName} ReactionName */
@@ -16,7 +17,9 @@ import { Composer } from './composer.js';
  *   edit: (seq: number, text: string) => Promise<unknown>, remove: (message: ThreadMessage) => Promise<unknown>,
  *   react: (seq: number, name: ReactionName, on: boolean) => Promise<unknown>,
  *   nameOf: (user: string | null) => string, me: () => string | null, moderates: () => boolean,
- *   messages: () => ThreadMessage[]}} ViewOptions
+ *   messages: () => ThreadMessage[],
+ *   fetchFile: (info: import('./attachments.js').FileInfo, progress: import('./attachments.js').Progress) => Promise<Blob>,
+ * } & import('./attachment-view.js').AttachOptions} ViewOptions
  */
 
 const DAY = 24 * 3600 * 1000;
@@ -69,6 +72,7 @@ export class ChatView {
       },
     });
     this.picker = this.#makePicker();
+    installAttach(root, options);
   }
 
   /** Says so when the room had messages before this device came in (MLS gives it no keys of
@@ -178,6 +182,7 @@ export class ChatView {
     }
     item.append(body);
     if (message.deleted || message.body === null) return item;
+    if (message.file) item.append(renderAttachment(message.file, this.options.fetchFile));
     const reactions = this.#reactions(message);
     if (reactions) item.append(reactions);
     item.append(this.#actions(message));
@@ -224,7 +229,7 @@ export class ChatView {
     const react = actionButton('chat.react', () => this.#openPicker(message.seq, react));
     react.setAttribute('aria-haspopup', 'true');
     actions.append(react);
-    if (mine) actions.append(actionButton('chat.edit', () => this.composer.editing(message.seq, message.body ?? '')));
+    if (mine && !message.file) actions.append(actionButton('chat.edit', () => this.composer.editing(message.seq, message.body ?? '')));
     if (mine || this.options.moderates()) {
       actions.append(actionButton('chat.delete', () => this.options.remove(message)));
     }
