@@ -228,6 +228,19 @@ async def test_reply_react_edit_and_delete(open_page: OpenPage, server: RunningS
     await expect(olga.get_by_role("log", name="Messages")).to_contain_text("Message deleted")
     await expect(mia.get_by_role("log", name="Messages")).to_contain_text("Message deleted")
     await expect(message_with(olga, "Ja, um 10 Uhr.")).to_have_count(0)
+    # Formatting as text nodes: bold, code, a link, a mention of Mia; markup stays text
+    text = f"**Wichtig** für @{mia_name}: `TOP 3`, https://example.org/vorlage <b>nein</b>"
+    await olga.get_by_role("textbox", name="Message").fill(text)
+    await olga.get_by_role("textbox", name="Message").press("Enter")
+    formatted = messages(mia).filter(has_text="TOP 3")
+    await expect(formatted.locator("strong")).to_have_text("Wichtig")
+    await expect(formatted.locator("code")).to_have_text("TOP 3")
+    await expect(formatted.locator(".mention")).to_have_text("@Mia Member")
+    await expect(formatted).to_have_class(re.compile(r"\bmentions-me\b"))
+    link = formatted.get_by_role("link", name="https://example.org/vorlage")
+    await expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
+    await expect(formatted.locator("b")).to_have_count(0)
+    await expect(formatted).to_contain_text("<b>nein</b>")
     await screenshots(olga, "chat-actions")
     assert await violations(olga) == []
 

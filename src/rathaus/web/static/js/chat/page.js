@@ -110,6 +110,7 @@ export async function startChat(slug, panel) {
       }
     },
     nameOf: (user) => (user === null ? '?' : names.get(user) ?? user),
+    isMember: (user) => names.has(user),
     me: () => session.user.username,
     moderates: () => myRole === 'owner' || myRole === 'co_owner' || myRole === 'moderator',
     messages: held,

@@ -6,6 +6,7 @@
 import { t, language } from '../i18n.js';
 import { excerpt, find, REACTIONS } from './thread.js';
 import { Composer } from './composer.js';
+import { mentions, parse, render } from './format.js';
 import { installAttach, renderAttachment } from './attachment-view.js';
 
 /** @typedef {import('./thread.js').ThreadMessage} ThreadMessage */
@@ -16,7 +17,8 @@ import { installAttach, renderAttachment } from './attachment-view.js';
  * @typedef {{send: (text: string, reply: number | null) => Promise<unknown>,
  *   edit: (seq: number, text: string) => Promise<unknown>, remove: (message: ThreadMessage) => Promise<unknown>,
  *   react: (seq: number, name: ReactionName, on: boolean) => Promise<unknown>,
- *   nameOf: (user: string | null) => string, me: () => string | null, moderates: () => boolean,
+ *   nameOf: (user: string | null) => string, isMember: (user: string) => boolean,
+ *   me: () => string | null, moderates: () => boolean,
  *   messages: () => ThreadMessage[],
  *   fetchFile: (info: import('./attachments.js').FileInfo, progress: import('./attachments.js').Progress) => Promise<Blob>,
  * } & import('./attachment-view.js').AttachOptions} ViewOptions
@@ -175,7 +177,11 @@ export class ChatView {
       item.classList.add('deleted');
       body.textContent = t('chat.deleted');
     } else if (message.body !== null) {
-      body.textContent = message.body; // white-space: pre-wrap keeps the lines
+      // Text nodes and a few elements, never HTML (format.js); white-space: pre-wrap keeps lines.
+      const parts = parse(message.body, this.options.isMember);
+      body.append(...render(parts, (user) => this.options.nameOf(user)));
+      const me = this.options.me();
+      if (me !== null && message.user !== me && mentions(parts).includes(me)) item.classList.add('mentions-me');
     } else {
       item.classList.add('unreadable');
       body.textContent = t(message.problem === 'undecryptable' ? 'chat.undecryptable' : 'chat.beforeJoin');
