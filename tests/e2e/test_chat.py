@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, WebSocket, expect
 from sqlalchemy import func, select
 
 from rathaus.chat import mls_wire
@@ -45,15 +45,14 @@ async def room_page(
     """The room's page, signed in on its pre-join screen; the chat is ready to write. With
     ``frames``: every WebSocket frame the page sends or receives is kept there."""
 
+    def watch(socket: WebSocket) -> None:
+        assert frames is not None
+        socket.on("framesent", lambda f: frames.append(str(f)))
+        socket.on("framereceived", lambda f: frames.append(str(f)))
+
     async def record(page: Page) -> None:
         if frames is not None:
-            page.on(
-                "websocket",
-                lambda ws: (
-                    ws.on("framesent", lambda f: frames.append(str(f))),
-                    ws.on("framereceived", lambda f: frames.append(str(f))),
-                ),
-            )
+            page.on("websocket", watch)
 
     page = await open_page(f"/r/{slug}?lang=en", before=record)
     await sign_in(page, username)
@@ -165,6 +164,9 @@ async def chat_between(
 async def test_the_chat_sits_beside_the_meeting(open_page: OpenPage, server: RunningServer) -> None:
     room = await owned_room(server, "Olga Owner")
     olga = await room_page(open_page, room.slug, room.username)
+    await expect(
+        olga.get_by_text('Nobody is in the meeting. "Join meeting" starts it.')
+    ).to_be_visible()
     await olga.get_by_role("button", name="Join meeting").click()
     await expect(olga.get_by_role("heading", name="Meeting")).to_be_attached()
     chat_button = olga.get_by_role("button", name="Chat")

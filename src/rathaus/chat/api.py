@@ -138,3 +138,18 @@ async def conversations(request: Request) -> list[ConversationOut]:
         )
         for c in found
     ]
+
+
+class MeetingNow(BaseModel):
+    participants: int  # in the room's meeting now (the lobby not counted)
+
+
+@router.get("/rooms/{slug}/meeting")
+async def meeting_now(request: Request, slug: str) -> MeetingNow:
+    """How many are in the room's meeting now, for the room's members (its chat shows "Join
+    the meeting: 3 people are in it")."""
+    signed_in = await require_member(request)
+    wired = services(request)
+    room = await wired.chat.rooms.get(slug)
+    await wired.chat.member_since(room, signed_in.user)
+    return MeetingNow(participants=wired.meetings.in_meeting(room.slug))

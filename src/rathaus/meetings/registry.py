@@ -39,6 +39,11 @@ class MeetingRegistry:
     def __len__(self) -> int:
         return len(self._meetings)
 
+    def in_meeting(self, slug: str) -> int:
+        """How many people are in the room's meeting now (in this process; lobby not counted)."""
+        meeting = self._meetings.get(slug)
+        return len(meeting.participants) if meeting is not None and not meeting.closed else 0
+
     def meeting(self, room: Room) -> Meeting:
         """The live meeting of a room (created if there is none, without any Janus resources
         until someone is admitted), with the room's current settings."""

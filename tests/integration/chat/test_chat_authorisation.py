@@ -76,8 +76,11 @@ async def actions(
 ) -> None:
     slug, group_id, olgas, mias = room
     member = who in MEMBERS
-    listed = await http.get(f"/api/chat/rooms/{slug}/members")
-    assert listed.status_code == (200 if member else 401 if who == "anonymous" else 403)
+    for what in ("members", "meeting"):  # who belongs to the room; how many are in its meeting
+        listed = await http.get(f"/api/chat/rooms/{slug}/{what}")
+        assert listed.status_code == (200 if member else 401 if who == "anonymous" else 403)
+    if member:
+        assert listed.json() == {"participants": 0}
     lookup = await http.get(f"/api/chat/devices/{world.people['olga'].device}")
     assert lookup.status_code == (401 if who == "anonymous" else 200)
     taken = await http.post(

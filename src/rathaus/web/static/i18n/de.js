@@ -314,6 +314,8 @@ const de = {
   'chat.connecting': 'Verbindung zum Chat wird hergestellt …',
   'chat.offline': 'Keine Verbindung zum Chat. Neuer Versuch läuft …',
   'chat.encrypted': 'Ende-zu-Ende-verschlüsselt (MLS): Nur die Geräte der Mitglieder können die Nachrichten lesen.',
+  'chat.inMeeting': 'In der Besprechung: {count}. Mit „Besprechung beitreten“ sind Sie dabei.',
+  'chat.meetingEmpty': 'Niemand ist in der Besprechung. Mit „Besprechung beitreten“ beginnen Sie sie.',
   'chat.devices': 'Geräte, die mitlesen können: {count}.',
   'chat.notify': 'Desktop-Benachrichtigungen',
   'chat.notification': '{count} neue Nachricht(en)',

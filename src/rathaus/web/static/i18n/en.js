@@ -314,6 +314,8 @@ const en = {
   'chat.connecting': 'Connecting to the chat …',
   'chat.offline': 'No connection to the chat. Trying again …',
   'chat.encrypted': 'End-to-end encrypted (MLS): only the members’ devices can read the messages.',
+  'chat.inMeeting': 'In the meeting now: {count}. "Join meeting" takes you there.',
+  'chat.meetingEmpty': 'Nobody is in the meeting. "Join meeting" starts it.',
   'chat.devices': 'Devices that can read along: {count}.',
   'chat.notify': 'Desktop notifications',
   'chat.notification': '{count} new message(s)',

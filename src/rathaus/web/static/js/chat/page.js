@@ -182,6 +182,7 @@ export async function startChat(slug, panel) {
     if (detail.room === slug) view.setEarlier(detail.earlier);
   });
   installNotifyButton();
+  showMeetingNow(session, slug);
   view.add(await client.open(slug));
   view.setEarlier(client.rooms.get(slug)?.record.earlier === true);
   client.connect();
@@ -234,4 +235,24 @@ function installNotifyButton() {
     if (Notification.permission === 'default') await Notification.requestPermission();
     show();
   });
+}
+
+const MEETING_EVERY = 15000; // ms between looks at how many are in the room's meeting
+
+/** "3 people are in the meeting" beside the chat, before one joins it. @param {Session} session @param {string} slug */
+function showMeetingNow(session, slug) {
+  const line = /** @type {HTMLElement} */ (document.getElementById('chat-meeting'));
+  const look = async () => {
+    if (document.body.dataset.screen === 'meeting') {
+      line.hidden = true;
+      return;
+    }
+    const answer = await api(session, `/api/chat/rooms/${encodeURIComponent(slug)}/meeting`);
+    if (!answer.ok) return;
+    const count = Number(answer.body?.participants) || 0;
+    line.textContent = count ? t('chat.inMeeting', { count }) : t('chat.meetingEmpty');
+    line.hidden = false;
+  };
+  look();
+  setInterval(look, MEETING_EVERY);
 }
