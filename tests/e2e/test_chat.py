@@ -284,6 +284,8 @@ async def test_the_home_is_a_conversation_list(open_page: OpenPage, server: Runn
     # Opening the room reads it: back home, nothing is unread
     await conversations.get_by_role("link", name="Ausschuss").click()
     await expect(message_with(home, "Bitte lesen")).to_have_count(1)
+    new_line = home.get_by_role("log").get_by_role("listitem").filter(has_text="New messages")
+    await expect(new_line).to_have_count(1)  # just before what she has not read
     await home.go_back()
     await home.reload()
     item = home.get_by_role("navigation", name="Conversations").get_by_role("listitem")

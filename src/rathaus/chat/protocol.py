@@ -228,6 +228,7 @@ class GroupState(_Message):
     last_seq: int
     since: int  # the member's membership began (ms): nothing older is shown to them
     retention_days: int | None = None  # the room keeps messages this long (None: for ever)
+    read_seq: int = 0  # how far this member has read (their own marker)
     welcome: str | None = None  # this device was added: join with it, then read after…
     welcome_seq: int | None = None  # …the number of the commit that added it
 

@@ -181,6 +181,11 @@ class ChatService:
         except BusUnavailable:
             log.warning("the event bus is down; a hint to the room's devices is lost")
 
+    async def read_seq(self, room: Room, user: User) -> int:
+        """How far the member has read the room (their own marker; 0: nothing yet)."""
+        async with self._sessions() as session:
+            return await store.read_seq(session, room.id, user.id)
+
     async def mark_read(self, room: Room, user: User, seq: int) -> None:
         await self.member_since(room, user)
         async with self._sessions.begin() as session:

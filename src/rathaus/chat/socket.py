@@ -237,6 +237,7 @@ class ChatConnection:
                     last_seq=last_seq,
                     since=int(follow.since.timestamp() * 1000),
                     retention_days=follow.room.retention_days,
+                    read_seq=await self._chat.read_seq(follow.room, self._user),
                     welcome=b64(welcome[0]) if welcome else None,
                     welcome_seq=welcome[1] if welcome else None,
                 )

@@ -192,6 +192,11 @@ async def mark_read(session: AsyncSession, room_id: int, user_id: int, seq: int)
         row.seq = seq
 
 
+async def read_seq(session: AsyncSession, room_id: int, user_id: int) -> int:
+    row = await session.get(ChatReadRow, (room_id, user_id))
+    return row.seq if row is not None else 0
+
+
 async def activity(
     session: AsyncSession, room_id: int, user_id: int, since: datetime
 ) -> tuple[int, datetime | None]:

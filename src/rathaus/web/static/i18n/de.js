@@ -316,6 +316,7 @@ const de = {
   'chat.encrypted': 'Ende-zu-Ende-verschlüsselt (MLS): Nur die Geräte der Mitglieder können die Nachrichten lesen.',
   'chat.inMeeting': 'In der Besprechung: {count}. Mit „Besprechung beitreten“ sind Sie dabei.',
   'chat.meetingEmpty': 'Niemand ist in der Besprechung. Mit „Besprechung beitreten“ beginnen Sie sie.',
+  'chat.newMessages': 'Neue Nachrichten',
   'chat.devices': 'Geräte, die mitlesen können: {count}.',
   'chat.notify': 'Desktop-Benachrichtigungen',
   'chat.notification': '{count} neue Nachricht(en)',

@@ -316,6 +316,7 @@ const en = {
   'chat.encrypted': 'End-to-end encrypted (MLS): only the members’ devices can read the messages.',
   'chat.inMeeting': 'In the meeting now: {count}. "Join meeting" takes you there.',
   'chat.meetingEmpty': 'Nobody is in the meeting. "Join meeting" starts it.',
+  'chat.newMessages': 'New messages',
   'chat.devices': 'Devices that can read along: {count}.',
   'chat.notify': 'Desktop notifications',
   'chat.notification': '{count} new message(s)',

@@ -73,6 +73,8 @@ class RoomChat {
     this.claimedAt = undefined;
     /** @type {number | undefined} the last number this device said the member has read */
     this.readUpTo = undefined;
+    /** @type {number | undefined} how far the member had read when this page opened the room */
+    this.readAtOpen = undefined;
     /** @type {number | null} days the room keeps its chat (null: for ever) */
     this.retentionDays = null;
     /** Joins of the group in a row that did not work (another commit came first). */
@@ -345,9 +347,13 @@ export class ChatClient extends EventTarget {
   }
 
   /** @param {RoomChat} room @param {{epoch: number | null, group_info: string | null, last_seq: number,
-   *   retention_days?: number | null, welcome?: string | null, welcome_seq?: number | null}} state */
+   *   retention_days?: number | null, read_seq?: number, welcome?: string | null, welcome_seq?: number | null}} state */
   async #group(room, state) {
     room.retentionDays = state.retention_days ?? null;
+    if (room.readAtOpen === undefined) {
+      room.readAtOpen = state.read_seq ?? 0;
+      this.dispatchEvent(new CustomEvent('read-marker', {detail: {room: room.slug, seq: room.readAtOpen}}));
+    }
     if (room.group?.active && state.epoch !== null && room.group.epoch <= BigInt(state.epoch)) {
       room.ready = true; // the events after this device's position follow
       this.#roster(room);

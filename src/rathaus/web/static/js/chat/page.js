@@ -177,6 +177,10 @@ export async function startChat(slug, panel) {
     if (detail.room === slug) view.setDevices(detail.devices);
   });
   client.addEventListener('problem', (e) => console.warn('rathaus: chat:', /** @type {CustomEvent} */ (e).detail.error));
+  client.addEventListener('read-marker', (e) => {
+    const detail = /** @type {CustomEvent} */ (e).detail;
+    if (detail.room === slug) view.setReadMarker(detail.seq);
+  });
   client.addEventListener('joined', (e) => {
     const detail = /** @type {CustomEvent} */ (e).detail;
     if (detail.room === slug) view.setEarlier(detail.earlier);

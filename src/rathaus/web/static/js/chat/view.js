@@ -65,6 +65,8 @@ export class ChatView {
     this.status = /** @type {HTMLElement} */ (root.querySelector('#chat-status'));
     /** @type {Map<number, HTMLLIElement>} */
     this.items = new Map();
+    /** @type {number | undefined} */
+    this.readMarker = undefined;
     this.composer = new Composer(root, {
       send: (text, reply) => options.send(text, reply),
       edit: (seq, text) => options.edit(seq, text),
@@ -103,6 +105,27 @@ export class ChatView {
     this.status.hidden = !text;
   }
 
+  /** The "new messages" line goes before the first message of others after number `seq`
+   * (how far the member had read when the room opened). @param {number} seq */
+  setReadMarker(seq) {
+    this.readMarker = seq;
+    this.#placeNewLine();
+  }
+
+  #placeNewLine() {
+    if (this.readMarker === undefined || this.root.querySelector('#new-messages')) return;
+    const me = this.options.me();
+    const first = [...this.items.entries()]
+      .filter(([seq, item]) => seq > /** @type {number} */ (this.readMarker) && item.dataset.user !== me)
+      .sort(([a], [b]) => a - b)[0];
+    if (!first) return;
+    const line = element('li', 'new-line', t('chat.newMessages'));
+    line.id = 'new-messages';
+    line.dataset.seq = String(first[0] - 0.25);
+    line.dataset.at = first[1].dataset.at;
+    first[1].before(line);
+  }
+
   /** @param {ThreadMessage[]} messages new ones, in order */
   add(messages) {
     const atBottom = this.list.parentElement
@@ -115,6 +138,7 @@ export class ChatView {
       this.#insert(item, message);
     }
     this.empty.hidden = this.items.size > 0;
+    this.#placeNewLine();
     const mine = messages.some((m) => m.user !== null && m.user === this.options.me());
     if ((atBottom || mine) && this.list.parentElement) {
       this.list.parentElement.scrollTop = this.list.parentElement.scrollHeight;
@@ -164,6 +188,7 @@ export class ChatView {
     const item = /** @type {HTMLLIElement} */ (element('li', 'message'));
     item.dataset.seq = String(message.seq);
     item.dataset.at = String(message.at);
+    item.dataset.user = message.user ?? '';
     const meta = element('p', 'message-meta');
     const time = /** @type {HTMLTimeElement} */ (element('time'));
     time.dateTime = new Date(message.at).toISOString();
