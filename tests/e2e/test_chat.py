@@ -151,6 +151,19 @@ async def chat_between(
     await screenshots(mia, "chat-room")
     assert await violations(mia) == []
 
+    # Who can read along, device by device, and the same safety code on both screens
+    codes = []
+    for page in (olga, mia):
+        await page.locator("#chat-devices").click()
+        devices = page.locator("#chat-device-list")
+        await expect(devices).to_contain_text("Olga Owner, device")
+        await expect(devices).to_contain_text("Mia Member, device")
+        await expect(page.locator("#chat-safety-code")).to_have_text(
+            re.compile(r"^\d{5}( \d{5}){4}$")
+        )
+        codes.append(await page.locator("#chat-safety-code").inner_text())
+    assert codes[0] == codes[1]
+
     # The server holds ciphertext only: neither text is in any stored event.
     async with server.services.chat._sessions() as session:  # the test reads the database
         rows = (await session.scalars(select(ChatEventRow))).all()

@@ -30,21 +30,29 @@ function socketUrl(path) {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${path}`;
 }
 
+/** @typedef {{user: string, display_name: string, ed25519: string}} DirectoryEntry */
+
+/** @type {Map<string, Promise<DirectoryEntry | null>>} the key directory's answers, per page */
+const known = new Map();
+
+/** Whose device `identity` is, as the key directory says. @param {Session} session @param {string} identity */
+function lookUp(session, identity) {
+  if (!known.has(identity)) {
+    known.set(identity, api(session, `/api/chat/devices/${encodeURIComponent(identity)}`)
+      .then((answer) => (answer.ok ? answer.body : null)));
+  }
+  return /** @type {Promise<DirectoryEntry | null>} */ (known.get(identity));
+}
+
 /**
- * The key directory's answer: does device `identity` own Ed25519 key `key`? Cached per page.
+ * The key directory's answer: does device `identity` own Ed25519 key `key`?
  * @param {Session} session
  * @returns {import('./mls.js').Authenticate}
  */
 function directory(session) {
-  /** @type {Map<string, Promise<{user: string, ed25519: string} | null>>} */
-  const known = new Map();
   return async (identity, key) => {
-    if (!known.has(identity)) {
-      known.set(identity, api(session, `/api/chat/devices/${encodeURIComponent(identity)}`)
-        .then((answer) => (answer.ok ? answer.body : null)));
-    }
-    const found = await known.get(identity);
-    return found !== null && found !== undefined && found.ed25519 === b64urlEncode(key);
+    const found = await lookUp(session, identity);
+    return found !== null && found.ed25519 === b64urlEncode(key);
   };
 }
 
@@ -174,7 +182,10 @@ export async function startChat(slug, panel) {
   });
   client.addEventListener('roster', (e) => {
     const detail = /** @type {CustomEvent} */ (e).detail;
-    if (detail.room === slug) view.setDevices(detail.devices);
+    if (detail.room !== slug) return;
+    view.setDevices(detail.devices);
+    const group = client.rooms.get(slug)?.group;
+    if (group) showGroup(session, group, (user) => names.get(user) ?? user);
   });
   client.addEventListener('problem', (e) => console.warn('rathaus: chat:', /** @type {CustomEvent} */ (e).detail.error));
   client.addEventListener('read-marker', (e) => {
@@ -259,4 +270,40 @@ function showMeetingNow(session, slug) {
   };
   look();
   setInterval(look, MEETING_EVERY);
+}
+
+/**
+ * Who can read along, device by device (the key directory's owner and a short fingerprint of the
+ * device's signing key), and the group's safety code: the MLS exporter of the current epoch, the
+ * same on every member's screen only if all of them share the same group (docs/e2ee.md).
+ * @param {Session} session
+ * @param {import('./mls.js').Group} group
+ * @param {(user: string) => string} nameOf
+ */
+async function showGroup(session, group, nameOf) {
+  const list = document.getElementById('chat-device-list');
+  const code = document.getElementById('chat-safety-code');
+  if (!list || !code) return;
+  const rows = await Promise.all(group.members().map(async (member) => {
+    const entry = await lookUp(session, member.identity);
+    const key = entry ? await fingerprint(entry.ed25519) : '?';
+    return { name: entry ? nameOf(entry.user) : t('chat.unknownDevice'), key };
+  }));
+  rows.sort((a, b) => a.name.localeCompare(b.name) || a.key.localeCompare(b.key));
+  list.replaceChildren(...rows.map((row) => {
+    const item = document.createElement('li');
+    item.textContent = t('chat.deviceOf', { name: row.name, key: row.key });
+    return item;
+  }));
+  const bytes = await mlsModule.exporter(group, 'Rathaus chat safety code v1', 25);
+  code.textContent = Array.from({ length: 5 }, (_, i) => {
+    const value = bytes.slice(i * 5, i * 5 + 5).reduce((n, b) => n * 256 + b, 0);
+    return String(value % 100000).padStart(5, '0');
+  }).join(' ');
+}
+
+/** The first 8 bytes of SHA-256 of a device's signing key, as hex in pairs. @param {string} key */
+async function fingerprint(key) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
+  return Array.from(digest.slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
