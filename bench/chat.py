@@ -109,12 +109,17 @@ def emit(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def raise_open_files(needed: int) -> int:
+    """This process's soft RLIMIT_NOFILE at least ``needed`` (the servers inherit it)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < needed:
-        top = needed if hard == resource.RLIM_INFINITY or hard >= needed else hard
-        resource.setrlimit(resource.RLIMIT_NOFILE, (top, max(hard, top)))
-        soft = top
-    return soft
+    if soft >= needed:
+        return soft
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        hard = needed  # only root may raise the hard limit
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    except (ValueError, OSError):
+        sys.exit(f"{needed} open files needed, more than the hard limit: raise it (ulimit -Hn)")
+    return needed
 
 
 # --- the load, wherever the sockets are -------------------------------------------------------
@@ -177,8 +182,8 @@ async def run_load(
         # as the Synapse harness: every send answered (or given up after --ack-timeout), then
         # up to --drain s for the deliveries of what was acknowledged
         await wait_for(lambda: total(workers, "acks") >= count, args.ack_timeout)
-        expected = total(workers, "acks") * (len(people) - 1)
-        await wait_for(lambda: total(workers, "n") >= expected, args.drain)
+        awaited = total(workers, "acks") * (len(people) - 1)
+        await wait_for(lambda: total(workers, "n") >= awaited, args.drain)
         for worker in workers:
             await worker.order({"do": "stop"})
         wall = (time.monotonic_ns() - t0) / 1e9

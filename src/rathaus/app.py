@@ -154,7 +154,10 @@ def create_app(settings: Settings) -> FastAPI:
         wired = wire_services(settings, sessionmaker(engine), pool, supervisor, branding, bus)
         app.state.services = wired
         retention = RetentionJob(
-            sessionmaker(engine), settings.chat.purge_interval, lambda: datetime.now(UTC)
+            sessionmaker(engine),
+            settings.chat.purge_interval,
+            lambda: datetime.now(UTC),
+            extras=(wired.attachments.blobs.delete_blobs_older_than,),  # attachments go too
         )
         retention.start()
         try:

@@ -193,3 +193,6 @@ async def test_too_large_a_file_is_refused_in_the_composer(
     await expect(olga.locator("#composer-error")).to_contain_text("“Riesig.bin” is too large")
     await expect(olga.get_by_role("button", name="Attach file")).to_be_enabled()
     assert blobs_of(server, (await server.services.rooms.get(room.slug)).id) == {}
+    # The same button in German, the default language
+    await olga.goto(f"{server.http}/r/{room.slug}?lang=de")
+    await expect(olga.get_by_role("button", name="Datei anhängen")).to_be_visible()

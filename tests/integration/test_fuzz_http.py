@@ -30,6 +30,7 @@ from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from rathaus.accounts.api import CSRF_HEADER, SESSION_COOKIE
+from tests.support import chat
 from tests.support.bot import Bot
 from tests.support.logs import problems, server_log
 from tests.support.server import RunningServer, running_server, server_settings, shared_janus
@@ -167,11 +168,25 @@ async def test_every_operation_survives_fuzzing(rathaus: RunningServer) -> None:
     anonymous = Identity("anonymous")
     owner = await signed_in(rathaus, await account(rathaus, "owner"))
     admin = await signed_in(rathaus, await account(rathaus, "admin", admin=True))
-    async with httpx.AsyncClient(base_url=rathaus.http, cookies=owner.cookies) as http:
-        created = await http.post("/api/rooms", json={"name": "Fuzz"}, headers=owner.headers)
+    async with httpx.AsyncClient(
+        base_url=rathaus.http, cookies=owner.cookies, headers=owner.headers
+    ) as http:
+        created = await http.post("/api/rooms", json={"name": "Fuzz"})
         slug = created.json()["slug"]
-        made = await http.post(f"/api/rooms/{slug}/guest-links", json={}, headers=owner.headers)
-    fixed = {"slug": slug, "username": admin.username, "link_id": made.json()["id"]}
+        made = await http.post(f"/api/rooms/{slug}/guest-links", json={})
+        device = await chat.register_device(http)
+        blob = await http.post(
+            f"/api/chat/rooms/{slug}/blobs",
+            content=b"ciphertext",
+            headers={"content-type": "application/octet-stream"},
+        )
+    fixed = {
+        "slug": slug,
+        "username": admin.username,
+        "link_id": made.json()["id"],
+        "device_id": device,
+        "blob_id": blob.json()["blob"],
+    }
     with server_log() as log:
         identities = [anonymous, owner, admin]
         calls = await asyncio.to_thread(fuzz, rathaus.http, identities, fixed, but=SIGN_OUTS)

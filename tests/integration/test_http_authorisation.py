@@ -141,4 +141,8 @@ def test_the_matrix_covers_every_private_route(
         for path, operations in rathaus.app.openapi()["paths"].items()
         for method in operations
     }
-    assert routes - open_routes <= covered, routes - open_routes - covered
+    # The chat's routes have matrices of their own, with the chat's actors (a room's members,
+    # outsiders, the anonymous) against every chat action: tests/integration/chat/
+    # (test_chat_authorisation.py, test_attachments.py).
+    chat = {route for route in routes if route[1].startswith("/api/chat/")}
+    assert routes - open_routes - chat <= covered, routes - open_routes - chat - covered

@@ -81,6 +81,17 @@ async def actions(
         assert listed.status_code == (200 if member else 401 if who == "anonymous" else 403)
     if member:
         assert listed.json() == {"participants": 0}
+    mine = await http.get("/api/chat/conversations")
+    assert mine.status_code == (401 if who == "anonymous" else 200)
+    if who != "anonymous":  # each sees their own list: the room only if they belong to it
+        assert (slug in {c["slug"] for c in mine.json()}) == member
+    package = {"device": device or "nobody", "key_packages": [chat.b64(chat.key_package())]}
+    published = await http.post("/api/chat/key-packages", json=package)
+    assert published.status_code == (401 if who == "anonymous" else 200)
+    foreign = {"device": world.people["olga"].device, "key_packages": package["key_packages"]}
+    if who != "owner":
+        stolen = await http.post("/api/chat/key-packages", json=foreign)
+        assert stolen.status_code == (401 if who == "anonymous" else 404)
     lookup = await http.get(f"/api/chat/devices/{world.people['olga'].device}")
     assert lookup.status_code == (401 if who == "anonymous" else 200)
     taken = await http.post(

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from rathaus.chat.retention import purge
-from rathaus.db.models import ChatEventRow
+from rathaus.db.models import ChatBlobRow, ChatEventRow
+from tests.support.attachments import blob_path, download, upload
 from tests.support.chat_world import (
     World,
     commit_request,
@@ -40,6 +41,32 @@ async def age(world: World, slug: str, days: int) -> None:
             .where(ChatEventRow.room_id == room.id)
             .values(created_at=ChatEventRow.created_at - timedelta(days=days))
         )
+
+
+async def test_attachments_past_the_rooms_time_are_deleted(world: World) -> None:
+    slug = await new_room(world)
+    olga = world.people["olga"].http
+    await olga.patch(f"/api/rooms/{slug}", json={"retention_days": 30})
+    old, new = (
+        (await upload(olga, slug, b"a" * 100)).json(),
+        (await upload(olga, slug, b"b")).json(),
+    )
+    room = await world.rathaus.services.rooms.get(slug)
+    async with world.rathaus.services.chat._sessions.begin() as session:
+        await session.execute(
+            update(ChatBlobRow)
+            .where(ChatBlobRow.room_id == room.id, ChatBlobRow.id == old["blob"])
+            .values(created_at=datetime.now(UTC) - timedelta(days=31))
+        )
+    path = await blob_path(world.rathaus, slug, old["blob"])
+    assert path.exists()
+    blobs = world.rathaus.services.attachments.blobs
+    await purge(
+        world.rathaus.services.chat._sessions, datetime.now(UTC), (blobs.delete_blobs_older_than,)
+    )
+    assert not path.exists()  # from the disk, not only the database
+    assert (await download(olga, slug, old["blob"])).status_code == 404
+    assert (await download(olga, slug, new["blob"])).status_code == 200
 
 
 async def test_messages_past_the_rooms_time_are_deleted(world: World) -> None:
