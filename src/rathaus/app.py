@@ -112,7 +112,8 @@ def wire_services(
     )
     guest_links = GuestLinks(sessions, rooms, invites)
     audit = AuditLog(sessions)
-    chat = ChatService(sessions, rooms, bus or MemoryBus())
+    one_writer = settings.database_url.startswith("sqlite")
+    chat = ChatService(sessions, rooms, bus or MemoryBus(), one_writer=one_writer)
     rooms.members_changed.append(chat.members_changed)
     return Services(
         settings=settings,

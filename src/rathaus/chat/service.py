@@ -22,6 +22,7 @@ from rathaus.chat.roster import GroupChange
 from rathaus.chat.store import Event
 from rathaus.db.models import ChatEventRow, ChatGroupRow, RoomRow, UserRow
 from rathaus.errors import BusUnavailable, ClientError, ErrorCode, NotFound
+from rathaus.keyed_lock import KeyedLock
 from rathaus.rooms import store as rooms_store
 from rathaus.rooms.service import NotAllowed, Room, RoomService
 from rathaus.rooms.store import utc
@@ -118,6 +119,8 @@ class ChatService:
         rooms: RoomService,
         bus: Bus,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        one_writer: bool = False,
     ) -> None:
         self._sessions = sessions
         self.rooms = rooms
@@ -125,6 +128,13 @@ class ChatService:
         self._clock = clock
         self._usernames: dict[int, str] = {}  # user names never change
         self.devices = Directory(sessions, clock)
+        # Writes of one room (with SQLite: of all rooms, one writer anyway) wait here, in the
+        # process, instead of in the database's lock (whose busy loop sleeps up to 100 ms).
+        self._writes = KeyedLock()
+        self._one_writer = one_writer
+
+    def _write_key(self, room: Room) -> str:
+        return "all" if self._one_writer else str(room.id)
 
     # --- membership --------------------------------------------------------------------------
 
@@ -213,7 +223,7 @@ class ChatService:
         await self.member_since(room, writer.user)
         now = self._clock()
         try:
-            async with self._sessions.begin() as session:
+            async with self._writes.hold(self._write_key(room)), self._sessions.begin() as session:
                 if (done := await self._resent(session, room, writer, client_id)) is not None:
                     return done
                 group = ChatGroupRow(
@@ -281,13 +291,17 @@ class ChatService:
         message: bytes,
         rel: str | None = None,
         ref: int | None = None,
+        *,
+        since: datetime | None = None,
     ) -> Event:
         """An application message of the group's current epoch; with ``rel`` a reply to, an
-        edit of (its author's only) or a reaction to message number ``ref``."""
+        edit of (its author's only) or a reaction to message number ``ref``. ``since``: the
+        writer's membership as the caller knows it (a socket following the room, told by hints
+        when members change); else it is looked up."""
         header = _parse(mls_wire.application_header, message, MAX_MESSAGE_BYTES)
         related = (rel, ref) if rel is not None and ref is not None else None
         return await self._append(
-            room, writer, client_id, header, "message", message, None, related
+            room, writer, client_id, header, "message", message, None, related, since=since
         )
 
     async def delete(self, room: Room, writer: Writer, client_id: str, seq: int) -> Event:
@@ -296,7 +310,7 @@ class ChatService:
         since = await self.member_since(room, writer.user)
         moderates = await self.rooms.role_of(room, writer.user) in MODERATING
         now = self._clock()
-        async with self._sessions.begin() as session:
+        async with self._writes.hold(self._write_key(room)), self._sessions.begin() as session:
             if (done := await self._resent(session, room, writer, client_id)) is not None:
                 return done
             target = await store.event_at(session, room.id, seq)
@@ -333,11 +347,12 @@ class ChatService:
         group_info: bytes | None,
         related: tuple[str, int] | None = None,
         change: GroupChange | None = None,
+        since: datetime | None = None,
     ) -> Event:
-        since = await self.member_since(room, writer.user)
+        since = since or await self.member_since(room, writer.user)
         now = self._clock()
         try:
-            async with self._sessions.begin() as session:
+            async with self._writes.hold(self._write_key(room)), self._sessions.begin() as session:
                 if (done := await self._resent(session, room, writer, client_id)) is not None:
                     return done
                 group = await store.group(session, room.id)

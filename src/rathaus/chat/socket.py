@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from rathaus.bus import Subscription
 from rathaus.chat import protocol as cp
 from rathaus.chat.roster import GroupChange
 from rathaus.chat.service import (
+    HINT_DEVICES,
     PAGE,
     ChatService,
     EpochConflict,
@@ -158,7 +160,10 @@ class ChatConnection:
                     )
                     event = await self._chat.commit(room, writer, client_id, commit, info, change)
                 case cp.Send(id=client_id, message=body, rel=rel, ref=ref):
-                    event = await self._chat.send(room, writer, client_id, body, rel, ref)
+                    since = self._follow(message.room).since  # kept up to date by hints
+                    event = await self._chat.send(
+                        room, writer, client_id, body, rel, ref, since=since
+                    )
                 case cp.Delete(id=client_id, seq=seq):
                     event = await self._chat.delete(room, writer, client_id, seq)
         except EpochConflict as exc:
@@ -257,23 +262,30 @@ class ChatConnection:
             follow.last = found[-1].seq
 
     async def _live(self, slug: str, follow: Follow, payload: bytes) -> None:
-        data = json.loads(payload)
-        if "hint" in data:
-            self._peer.send(cp.encode(cp.Hint(room=slug, hint=data["hint"])))
+        if payload == HINT_DEVICES:
+            await self._hinted(slug, follow)
             return
-        seq = int(data["seq"])
+        seq, at, frame = _live_frame(payload, slug)
         if seq <= follow.last:
             return  # sent already (by a catch-up)
         if seq > follow.last + 1:
             await self._catch_up(slug, follow, until=seq)
             return
-        if data["at"] < follow.since.timestamp() * 1000:
-            follow.last = seq
-            return
-        data.pop("room_id", None)
-        event = cp.WireEvent.model_validate({"room": slug, **data})
-        self._peer.send(cp.encode(cp.Events(room=slug, events=[event], live=True)))
         follow.last = seq
+        if at >= follow.since.timestamp() * 1000:
+            self._peer.send(frame)
+
+    async def _hinted(self, slug: str, follow: Follow) -> None:
+        """The room's members changed: one who left gets nothing more from here on, at once."""
+        try:
+            follow.since = await self._chat.member_since(follow.room, self._user)
+        except errors.ClientError as exc:
+            if self._follows.get(slug) is follow:
+                del self._follows[slug]
+                follow.subscription.close()
+            self.error(exc, room=slug)
+            return
+        self._peer.send(cp.encode(cp.Hint(room=slug, hint="devices")))
 
     async def _send_events(
         self, slug: str, found: Sequence[Event], *, live: bool, more: bool
@@ -333,6 +345,16 @@ async def _serve(websocket: WebSocket, connection: ChatConnection) -> None:
             # With the request's client id and room, so that the client can tie it up.
             ref, room = _ref_of(frame)
             connection.error(exc, ref=ref, room=room)
+
+
+@functools.lru_cache(maxsize=1024)
+def _live_frame(payload: bytes, slug: str) -> tuple[int, int, str]:
+    """A live event's number, time and frame: made once per event and room, not once per
+    socket (every socket following the room gets the same bytes from the bus)."""
+    data = json.loads(payload)
+    data.pop("room_id", None)
+    event = cp.WireEvent.model_validate({"room": slug, **data})
+    return event.seq, event.at, cp.encode(cp.Events(room=slug, events=[event], live=True))
 
 
 def _ref_of(frame: str) -> tuple[str | None, str | None]:

@@ -112,9 +112,14 @@ async def test_only_members_devices_are_added_and_leavers_are_named(world: World
     }
     gone = await world.people["olga"].http.delete(f"/api/rooms/{slug}/roles/mia")
     assert gone.status_code == 204
+    # Her open socket is told at once and gets nothing the room says after this
+    cut = await mia.next("error", room=slug)
+    assert cut["code"] == "forbidden"
+    without = await olga.request(send_request(slug, group_id, 1, b"ohne Mia"))
     claimed = await olga.request({"type": "claim", "room": slug})
     assert claimed["stale"] == [world.people["mia"].device]
-    await mia.send({"type": "close", "room": slug})
+    seen = [e["seq"] for f in mia.frames if f.get("type") == "events" for e in f["events"]]
+    assert without["seq"] not in seen
     await mia.send({"type": "open", "room": slug})
     assert (await mia.next("error"))["code"] == "forbidden"
     removed = await olga.request(
