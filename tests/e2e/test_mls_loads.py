@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.async_api import Response
+from playwright.async_api import Page, Response
 
 from tests.support.browser import OpenPage
 from tests.support.firefox import FirefoxPage
@@ -78,9 +78,12 @@ def check(result: dict[str, Any], *, eval_probe: bool = True) -> None:
 
 
 async def test_mls_loads_and_round_trips_in_chromium(open_page: OpenPage) -> None:
-    page = await open_page(f"/r/{room('m-')}?lang=en")
     vendored: list[Response] = []
-    page.on("response", lambda r: vendored.append(r) if "/static/vendor/" in r.url else None)
+
+    async def watch(page: Page) -> None:  # from the start: the room page imports the chat's MLS
+        page.on("response", lambda r: vendored.append(r) if "/static/vendor/" in r.url else None)
+
+    page = await open_page(f"/r/{room('m-')}?lang=en", before=watch)
     check(await page.evaluate(ROUND_TRIP))
     # Every vendored module came from our own origin (page_opener fails on any other host), as
     # JavaScript; none is missing (an optional dependency not vendored is never requested).

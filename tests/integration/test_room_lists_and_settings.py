@@ -137,6 +137,7 @@ async def test_settings_and_roles_are_for_those_who_may_change_the_room(
             "lobby": False,
             "has_password": False,
             "e2ee": True,
+            "retention_days": 0,
             "roles": [
                 {"username": owner.username, "display_name": "Olga Owner", "role": "owner"},
                 {"username": anna.username, "display_name": "anna Moderator", "role": "moderator"},

@@ -33,6 +33,7 @@ async def test_only_owners_change_a_room_and_name_moderators(server: RunningServ
             "lobby": True,
             "has_password": True,
             "e2ee": True,
+            "retention_days": 0,
         }
         assert_refused(
             await as_member.put(
