@@ -29,6 +29,7 @@ from rathaus.chat.attachments import Attachments
 from rathaus.chat.blobs import create_blob_store
 from rathaus.chat.retention import RetentionJob
 from rathaus.chat.service import ChatService
+from rathaus.chat.signals import Signals
 from rathaus.config import Settings
 from rathaus.db.engine import create_engine, migrate, sessionmaker
 from rathaus.media.janus.pool import JanusNode, JanusPool
@@ -113,7 +114,8 @@ def wire_services(
     guest_links = GuestLinks(sessions, rooms, invites)
     audit = AuditLog(sessions)
     one_writer = settings.database_url.startswith("sqlite")
-    chat = ChatService(sessions, rooms, bus or MemoryBus(), one_writer=one_writer)
+    bus = bus or MemoryBus()
+    chat = ChatService(sessions, rooms, bus, one_writer=one_writer)
     rooms.members_changed.append(chat.members_changed)
     return Services(
         settings=settings,
@@ -137,6 +139,7 @@ def wire_services(
         janus_supervisor=supervisor,
         branding=branding or Branding.load(settings.branding),
         chat=chat,
+        signals=Signals(sessions, bus, typing=settings.chat.typing_indicators),
         attachments=Attachments(chat, create_blob_store(settings, sessions), settings.chat),
     )
 

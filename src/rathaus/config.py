@@ -87,6 +87,8 @@ class ChatSettings(_Section):
     s3_region: str = "us-east-1"
     # Seconds between the purges of messages past their room's retention (rathaus.chat.retention).
     purge_interval: float = Field(default=3600.0, ge=1)
+    # "Anna is typing…" for the other members (rathaus.chat.signals). Off: typing is metadata.
+    typing_indicators: bool = False
 
     @model_validator(mode="after")
     def _s3_complete(self) -> ChatSettings:

@@ -61,6 +61,7 @@ class ErrorCode(enum.StrEnum):
     EPOCH_CONFLICT = "epoch_conflict"  # another commit won that epoch: catch up, try again
     UNKNOWN_DEVICE = "unknown_device"
     LIMIT_REACHED = "limit_reached"  # e.g. the reactions one message may have
+    SWITCHED_OFF = "switched_off"  # a feature this server's operator has not switched on
 
 
 class RathausError(Exception):

@@ -13,6 +13,7 @@ from rathaus.accounts.service import AccountService
 from rathaus.audit import AuditLog
 from rathaus.chat.attachments import Attachments
 from rathaus.chat.service import ChatService
+from rathaus.chat.signals import Signals
 from rathaus.config import Settings
 from rathaus.media.janus.pool import JanusPool
 from rathaus.media.janus.supervisor import JanusSupervisor
@@ -41,6 +42,7 @@ class Services:
     janus_supervisor: JanusSupervisor | None  # None: external Janus nodes
     branding: Branding
     chat: ChatService
+    signals: Signals  # typing and "read by": never stored
     attachments: Attachments
 
 

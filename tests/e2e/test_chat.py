@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Page, WebSocket, expect
+from playwright.async_api import Page, expect
 from sqlalchemy import func, select
 
 from rathaus.chat import mls_wire
@@ -19,9 +19,9 @@ from tests.support.accounts_pages import (
     forget_accounts,
     member,
     owned_room,
-    sign_in,
 )
 from tests.support.browser import OpenPage, poll
+from tests.support.chat_pages import message_with, messages, room_page
 from tests.support.logs import server_log
 from tests.support.pages import violations
 from tests.support.rooms import PASSWORD
@@ -39,36 +39,6 @@ async def _no_accounts_left(server: RunningServer) -> AsyncIterator[None]:
     await forget_accounts(server)
 
 
-async def room_page(
-    open_page: OpenPage, slug: str, username: str, frames: list[str] | None = None
-) -> Page:
-    """The room's page, signed in on its pre-join screen; the chat is ready to write. With
-    ``frames``: every WebSocket frame the page sends or receives is kept there."""
-
-    def watch(socket: WebSocket) -> None:
-        assert frames is not None
-        socket.on("framesent", lambda f: frames.append(str(f)))
-        socket.on("framereceived", lambda f: frames.append(str(f)))
-
-    async def record(page: Page) -> None:
-        if frames is not None:
-            page.on("websocket", watch)
-
-    page = await open_page(f"/r/{slug}?lang=en", before=record)
-    await sign_in(page, username)
-    await expect(page.get_by_role("log", name="Messages")).to_be_visible()
-    await expect(page.locator("#chat-status")).to_be_hidden(timeout=15_000)
-    return page
-
-
-def messages(page: Page):  # type: ignore[no-untyped-def]
-    return (
-        page.get_by_role("log")  # "Messages" / "Nachrichten"
-        .get_by_role("listitem")
-        .filter(has=page.locator(".message-text"))
-    )
-
-
 async def key_packages_of(server: RunningServer, user_id: int) -> int:
     """How many key packages of the user's devices wait on the server."""
     async with server.services.chat._sessions() as session:  # the test reads the database
@@ -79,11 +49,6 @@ async def key_packages_of(server: RunningServer, user_id: int) -> int:
             .where(ChatDeviceRow.user_id == user_id)
         )
     return int(found or 0)
-
-
-def message_with(page: Page, text: str):  # type: ignore[no-untyped-def]
-    """The message whose own text (not a quote of it) is ``text``."""
-    return messages(page).filter(has=page.locator(".message-text").get_by_text(text, exact=True))
 
 
 async def test_two_members_chat_end_to_end_encrypted(

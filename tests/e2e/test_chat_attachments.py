@@ -16,8 +16,9 @@ from playwright.async_api import FilePayload, Page, expect
 from sqlalchemy import select
 
 from rathaus.db.models import ChatEventRow
-from tests.support.accounts_pages import forget_accounts, member, owned_room, sign_in
+from tests.support.accounts_pages import forget_accounts, member, owned_room
 from tests.support.browser import OpenPage, poll
+from tests.support.chat_pages import message_with, room_page
 from tests.support.pages import violations
 from tests.support.screens import screenshots
 from tests.support.server import RunningServer
@@ -50,24 +51,6 @@ def png(width: int, height: int) -> bytes:
         + chunk(b"IHDR", header)
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
-    )
-
-
-async def room_page(open_page: OpenPage, slug: str, username: str) -> Page:
-    """The room's page, signed in on its pre-join screen; the chat is ready to write."""
-    page = await open_page(f"/r/{slug}?lang=en")
-    await sign_in(page, username)
-    await expect(page.get_by_role("log", name="Messages")).to_be_visible()
-    await expect(page.locator("#chat-status")).to_be_hidden(timeout=15_000)
-    return page
-
-
-def message_with(page: Page, text: str):  # type: ignore[no-untyped-def]
-    """The message whose own text is ``text`` (an attachment's: its file name)."""
-    return (
-        page.get_by_role("log", name="Messages")
-        .get_by_role("listitem")
-        .filter(has=page.locator(".message-text").get_by_text(text, exact=True))
     )
 
 

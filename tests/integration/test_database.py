@@ -87,7 +87,7 @@ async def test_migrations_create_the_schema_and_run_twice(engine: AsyncEngine) -
         } <= tables
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
         count = await connection.scalar(text("SELECT count(*) FROM alembic_version"))
-    assert version == "0009" and count == 1
+    assert version == "0010" and count == 1
 
 
 def _alembic(connection: Connection, direction: str, revision: str) -> None:

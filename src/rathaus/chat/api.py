@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from rathaus.accounts.api import require_member
 from rathaus.chat.protocol import Mls
@@ -87,6 +87,34 @@ async def device(request: Request, device_id: str) -> DeviceOut:
         ed25519=found.ed25519,
         x25519=found.x25519,
     )
+
+
+class Preferences(BaseModel):
+    """A member's chat choices. ``share_read_receipts``: the other members of their rooms see
+    how far they have read ("read by"); off unless switched on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    share_read_receipts: StrictBool
+
+
+class PreferencesOut(Preferences):
+    typing_indicators: bool  # the server's choice (its operator's): others see who is typing
+
+
+@router.get("/preferences")
+async def preferences(request: Request) -> PreferencesOut:
+    signals = services(request).signals
+    signed_in = await require_member(request)
+    shares = await signals.shares_read(signed_in.user)
+    return PreferencesOut(share_read_receipts=shares, typing_indicators=signals.typing_enabled)
+
+
+@router.patch("/preferences")
+async def set_preferences(request: Request, body: Preferences) -> Preferences:
+    signed_in = await require_member(request)
+    await services(request).signals.set_share_read(signed_in.user, body.share_read_receipts)
+    return body
 
 
 class MemberOut(BaseModel):

@@ -147,12 +147,31 @@ class Read(_Message):
     seq: int = Field(ge=0)
 
 
+class Typing(_Message):
+    """This member is typing in the room (only where the server has typing indicators on;
+    else `switched_off`). Send it at most every few seconds while typing."""
+
+    type: Literal["typing"]
+    room: RoomSlug
+
+
 class Ping(_Message):
     type: Literal["ping"]
 
 
 ClientMessage = Annotated[
-    Hello | Open | Close | CreateGroup | Commit | Claim | Send | Delete | History | Read | Ping,
+    Hello
+    | Open
+    | Close
+    | CreateGroup
+    | Commit
+    | Claim
+    | Send
+    | Delete
+    | History
+    | Read
+    | Typing
+    | Ping,
     Field(discriminator="type"),
 ]
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -202,6 +221,7 @@ class Ready(_Message):
     type: Literal["ready"] = "ready"
     user: str
     key_packages: int  # this device's key packages waiting on the server
+    typing: bool = False  # the server passes "is typing" on (an operator's opt-in)
 
 
 class ClaimedDevice(_Message):
@@ -218,6 +238,11 @@ class Claimed(_Message):
     stale: list[str]  # devices in the group whose owner is no member: remove them
 
 
+class ReadBy(_Message):
+    user: str
+    seq: int
+
+
 class GroupState(_Message):
     """A room's group as the delivery service has it; ``group_info`` None: no group yet."""
 
@@ -231,6 +256,7 @@ class GroupState(_Message):
     read_seq: int = 0  # how far this member has read (their own marker)
     welcome: str | None = None  # this device was added: join with it, then read after…
     welcome_seq: int | None = None  # …the number of the commit that added it
+    read_by: list[ReadBy] = []  # how far the members who share it have read
 
 
 class Events(_Message):
@@ -252,6 +278,17 @@ class Hint(_Message):
     hint: Literal["devices"]
 
 
+class Signal(_Message):
+    """Never stored: ``typing`` (``user`` is typing now) or ``read`` (``user``, who shares it,
+    has read up to ``seq``)."""
+
+    type: Literal["signal"] = "signal"
+    room: str
+    signal: Literal["typing", "read"]
+    user: str
+    seq: int | None = None
+
+
 class Ack(_Message):
     """The event of the client's ``id`` is stored: its number."""
 
@@ -270,7 +307,7 @@ class Error(_Message):
     epoch: int | None = None  # epoch_conflict: the epoch the group is at
 
 
-ServerMessage = Ready | Claimed | GroupState | Events | Hint | Ack | Error
+ServerMessage = Ready | Claimed | GroupState | Events | Hint | Signal | Ack | Error
 PONG = '{"type":"pong"}'
 
 

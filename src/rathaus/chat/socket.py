@@ -24,6 +24,7 @@ from rathaus.accounts.api import SESSION_COOKIE
 from rathaus.accounts.service import User
 from rathaus.bus import Subscription
 from rathaus.chat import protocol as cp
+from rathaus.chat import signals as sig
 from rathaus.chat.roster import GroupChange
 from rathaus.chat.service import (
     HINT_DEVICES,
@@ -61,9 +62,16 @@ class Follow:
 
 class ChatConnection:
     def __init__(
-        self, chat: ChatService, peer: SocketPeer, user: User, rate: float, burst: float
+        self,
+        chat: ChatService,
+        signals: sig.Signals,
+        peer: SocketPeer,
+        user: User,
+        rate: float,
+        burst: float,
     ) -> None:
         self._chat = chat
+        self._signals = signals
         self._peer = peer
         self._user = user
         self._device: str | None = None
@@ -100,14 +108,23 @@ class ChatConnection:
                 await self._chat.devices.require_own(self._user, device)
                 self._device = device
                 waiting = await self._chat.devices.waiting_key_packages(device)
-                self._peer.send(cp.encode(cp.Ready(user=self._user.username, key_packages=waiting)))
+                ready = cp.Ready(
+                    user=self._user.username,
+                    key_packages=waiting,
+                    typing=self._signals.typing_enabled,
+                )
+                self._peer.send(cp.encode(ready))
             case cp.Open():
                 await self._open(message)
             case cp.Close(room=slug):
                 if (follow := self._follows.pop(slug, None)) is not None:
                     follow.subscription.close()
             case cp.Read(room=slug, seq=seq):
-                await self._chat.mark_read(self._follow(slug).room, self._user, seq)
+                room = self._follow(slug).room
+                await self._chat.mark_read(room, self._user, seq)
+                await self._signals.read(room, self._user, seq)
+            case cp.Typing(room=slug):
+                await self._signals.typing(self._follow(slug).room, self._user)
             case cp.History(room=slug, before=before):
                 follow = self._follow(slug)
                 found = await self._chat.events_before(follow.room, before, follow.since)
@@ -245,6 +262,7 @@ class ChatConnection:
                     read_seq=await self._chat.read_seq(follow.room, self._user),
                     welcome=b64(welcome[0]) if welcome else None,
                     welcome_seq=welcome[1] if welcome else None,
+                    read_by=await self._read_by(follow.room),
                 )
             )
         )
@@ -252,6 +270,13 @@ class ChatConnection:
             after = welcome[1]  # from the commit that added this device on
         follow.last = last_seq if after is None else min(after, last_seq)
         await self._catch_up(slug, follow)
+
+    async def _read_by(self, room: Room) -> list[cp.ReadBy]:
+        found = await self._signals.read_by(room)
+        if not found:
+            return []
+        members = {user for user, _name, _role in await self._chat.members(room)}
+        return [cp.ReadBy(user=s.user, seq=s.seq or 0) for s in found if s.user in members]
 
     async def _catch_up(self, slug: str, follow: Follow, until: int | None = None) -> None:
         while until is None or follow.last < until:
@@ -262,6 +287,14 @@ class ChatConnection:
             follow.last = found[-1].seq
 
     async def _live(self, slug: str, follow: Follow, payload: bytes) -> None:
+        if payload.startswith(sig.PREFIX):
+            signal = sig.decode(payload)
+            if signal.user != self._user.username:  # one's own is no news
+                told = cp.Signal.model_validate(
+                    {"room": slug, "signal": signal.kind, "user": signal.user, "seq": signal.seq}
+                )
+                self._peer.send(cp.encode(told))
+            return
         if payload == HINT_DEVICES:
             await self._hinted(slug, follow)
             return
@@ -313,7 +346,12 @@ async def chat_socket(websocket: WebSocket) -> None:
         wired = services(websocket)
         limits = wired.settings.chat
         connection = ChatConnection(
-            wired.chat, peer, signed_in.user, limits.messages_per_second, limits.burst
+            wired.chat,
+            wired.signals,
+            peer,
+            signed_in.user,
+            limits.messages_per_second,
+            limits.burst,
         )
         await _serve(websocket, connection)
     except errors.ClientError as exc:

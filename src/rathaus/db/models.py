@@ -195,6 +195,18 @@ class ChatReadRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
 
 
+class ChatPreferenceRow(Base):
+    """A member's choices for the chat. ``share_read``: the other members of their rooms see
+    how far they have read ("read by"); off unless they switch it on."""
+
+    __tablename__ = "chat_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    share_read: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class ChatKeyPackageRow(Base):
     """A device's MLS key package, waiting to be handed out once: a member's device adds this
     device to a room's group with it, even while this device is offline."""

@@ -179,12 +179,30 @@ class Home {
   }
 }
 
+/** "Show others how far I have read": the member's own choice, off unless switched on.
+ * @param {Session} session */
+async function installShareRead(session) {
+  const box = /** @type {HTMLInputElement} */ (byId('share-read'));
+  const status = byId('share-read-status');
+  const now = await api(session, '/api/chat/preferences');
+  if (!now.ok) return;
+  box.checked = now.body.share_read_receipts === true;
+  byId('typing-note').textContent = t(now.body.typing_indicators ? 'home.typingOn' : 'home.typingOff');
+  box.disabled = false;
+  box.addEventListener('change', async () => {
+    const answer = await api(session, '/api/chat/preferences', 'PATCH', { share_read_receipts: box.checked });
+    if (!answer.ok) box.checked = !box.checked;
+    status.textContent = answer.ok ? t('home.saved') : errorText(answer.code ?? 'unknown');
+  });
+}
+
 setLanguage(detectLanguage(location.search, navigator.languages ?? [navigator.language]));
 translate(document);
 const state = pageState();
 document.title = `${t('home.heading')} – ${state.brand.name}`;
 if (state.session) {
   new Home(state.session).loadRooms();
+  installShareRead(state.session);
   // This browser's chat device, ready before any room is opened: members' devices can add it
   // to their rooms' groups from now on, so it reads what is written from here on.
   chatDevice(state.session).catch((error) => console.warn('rathaus: chat unavailable:', error));

@@ -65,7 +65,8 @@
  *   | 'direct_room'
  *   | 'epoch_conflict'
  *   | 'unknown_device'
- *   | 'limit_reached'} ErrorCode
+ *   | 'limit_reached'
+ *   | 'switched_off'} ErrorCode
  */
 /** @typedef {{id: string, x25519: string, ed25519: string, e2ee: boolean}} Device */
 /** @typedef {{id: string, name: string, audio: boolean, video: boolean, role: Role, device: Device | null}} Participant */
@@ -208,6 +209,7 @@ export const ERROR_CODES = Object.freeze([
   'epoch_conflict',
   'unknown_device',
   'limit_reached',
+  'switched_off',
 ]);
 /** Every reaction, in the order offered. @type {readonly Reaction[]} */
 export const REACTIONS = Object.freeze(['thumbs_up', 'applause', 'laugh', 'surprise', 'heart', 'party']);

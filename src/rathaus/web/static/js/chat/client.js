@@ -35,9 +35,10 @@ import {b64urlDecode, b64urlEncode, concat, randomBytes} from '../e2ee/encoding.
 /** @typedef {{get(key: string): Promise<any>, put(key: string, value: any): Promise<void>}} Store */
 
 const PING_EVERY = 20000;
-const CLAIM_EVERY = 15000;
+const CLAIM_EVERY = 15000; // ms between looks for members' devices missing from a group
 const MAX_ATTEMPTS = 8; // joins of a room's group in a row that another commit may beat
-const REQUEST_TIMEOUT = 20000; // ms for the answer to a create, commit, claim or delete // ms between looks for members' devices missing from a group
+const REQUEST_TIMEOUT = 20000; // ms for the answer to a create, commit, claim or delete
+const TYPING_EVERY = 4000; // ms between two "typing" of this member (where the server has them)
 const RETRY_AFTER = [500, 1000, 2000, 5000, 10000];
 const MAX_KEPT = 5000; // messages kept on the device per room (the newest)
 const encoder = new TextEncoder();
@@ -111,6 +112,8 @@ export class ChatClient extends EventTarget {
     this.pinger = null;
     /** @type {string | null} the signed-in member's user name, once the server said it */
     this.user = null;
+    this.typingOn = false; // the server passes "is typing" on (its operator's choice)
+    this.typedAt = 0;
   }
 
   connect() {
@@ -199,6 +202,14 @@ export class ChatClient extends EventTarget {
     });
   }
 
+  /** The member is typing in room `slug`: the others are told, where the server has it on.
+   * @param {string} slug */
+  typing(slug) {
+    if (!this.typingOn || !this.rooms.get(slug)?.ready || Date.now() - this.typedAt < TYPING_EVERY) return;
+    this.typedAt = Date.now();
+    this.#send({type: 'typing', room: slug});
+  }
+
   /**
    * Tells the server that the member has read the room this far (their own unread count; the
    * server tells nobody else).
@@ -242,6 +253,7 @@ export class ChatClient extends EventTarget {
     switch (message.type) {
       case 'ready':
         this.user = String(message.user);
+        this.typingOn = message.typing === true;
         keyPackages.topUp(this.store, this.mls, Number(message.key_packages) || 0, this.publishKeyPackages)
           .catch((error) => this.dispatchEvent(new CustomEvent('problem', {detail: {room: null, error}})));
         this.connected = true;
@@ -257,6 +269,9 @@ export class ChatClient extends EventTarget {
         break;
       case 'events':
         this.#withRoom(message.room, (room) => this.#events(room, message.events));
+        break;
+      case 'signal': // "typing", or "read" by a member who shares it: for the view only
+        if (this.rooms.has(message.room)) this.dispatchEvent(new CustomEvent('signal', {detail: message}));
         break;
       case 'hint':
         this.#withRoom(message.room, (room) => {
@@ -278,9 +293,7 @@ export class ChatClient extends EventTarget {
         const room = typeof message.room === 'string' ? this.rooms.get(message.room) : undefined;
         if (room && message.type === 'ack') this.#ack(room, message.id, message.seq, null);
         else if (room && message.ref) this.#ack(room, message.ref, 0, message);
-        else {
-          this.dispatchEvent(new CustomEvent('error', {detail: message}));
-        }
+        else this.dispatchEvent(new CustomEvent('error', {detail: message}));
         break;
       }
       default:
@@ -347,9 +360,13 @@ export class ChatClient extends EventTarget {
   }
 
   /** @param {RoomChat} room @param {{epoch: number | null, group_info: string | null, last_seq: number,
-   *   retention_days?: number | null, read_seq?: number, welcome?: string | null, welcome_seq?: number | null}} state */
+   *   retention_days?: number | null, read_seq?: number, welcome?: string | null, welcome_seq?: number | null,
+   *   read_by?: {user: string, seq: number}[]}} state */
   async #group(room, state) {
     room.retentionDays = state.retention_days ?? null;
+    for (const read of state.read_by ?? []) {
+      this.dispatchEvent(new CustomEvent('signal', {detail: {room: room.slug, signal: 'read', ...read}}));
+    }
     if (room.readAtOpen === undefined) {
       room.readAtOpen = state.read_seq ?? 0;
       this.dispatchEvent(new CustomEvent('read-marker', {detail: {room: room.slug, seq: room.readAtOpen}}));

@@ -7,7 +7,7 @@ import { t } from '../i18n.js';
 /**
  * @typedef {{send: (text: string, reply: number | null) => Promise<unknown>,
  *   edit: (seq: number, text: string) => Promise<unknown>,
- *   nameOf: (seq: number) => {name: string, excerpt: string} | null}} ComposerOptions
+ *   nameOf: (seq: number) => {name: string, excerpt: string} | null, typing: () => void}} ComposerOptions
  */
 
 export class Composer {
@@ -34,6 +34,9 @@ export class Composer {
         e.preventDefault();
         this.reset();
       }
+    });
+    this.input.addEventListener('input', () => {
+      if (this.input.value.trim()) options.typing();
     });
     this.cancel.addEventListener('click', () => {
       this.reset();

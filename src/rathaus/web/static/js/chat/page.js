@@ -14,6 +14,7 @@ import { IndexedDbGroupStore, MemoryGroupStore } from './group-store.js';
 import * as mlsModule from './mls.js';
 import { topUp } from './key-packages.js';
 import { ChatView } from './view.js';
+import { SignalsView } from './signals-view.js';
 
 /** @typedef {import('../session.js').Session} Session */
 
@@ -135,7 +136,9 @@ export async function startChat(slug, panel) {
       }
     },
     fetchFile: (info, progress) => fetchFile(slug, info, progress),
+    typing: () => client?.typing(slug),
   });
+  const signals = new SignalsView(panel, { nameOf: (user) => names.get(user) ?? user });
   view.setStatus(t('chat.connecting'));
   try {
     const prepared = await chatDevice(session);
@@ -161,6 +164,8 @@ export async function startChat(slug, panel) {
     const detail = /** @type {CustomEvent} */ (e).detail;
     if (detail.room !== slug) return;
     view.add(detail.messages);
+    for (const message of detail.messages) if (message.user) signals.stoppedTyping(message.user);
+    signals.render();
     const others = detail.messages.filter((/** @type {{user: string | null}} */ m) => m.user !== session.user.username).length;
     if (document.visibilityState === 'visible' && !document.body.classList.contains('chat-closed')) seen();
     else if (others) {
@@ -171,7 +176,15 @@ export async function startChat(slug, panel) {
   });
   client.addEventListener('changed', (e) => {
     const detail = /** @type {CustomEvent} */ (e).detail;
-    if (detail.room === slug) view.change(detail.messages);
+    if (detail.room !== slug) return;
+    view.change(detail.messages);
+    signals.render();
+  });
+  client.addEventListener('signal', (e) => {
+    const detail = /** @type {CustomEvent} */ (e).detail;
+    if (detail.room !== slug || !names.has(detail.user)) return;
+    if (detail.signal === 'typing') signals.typingNow(detail.user);
+    else if (detail.signal === 'read' && detail.user !== session.user.username) signals.read(detail.user, Number(detail.seq));
   });
   // "Connecting" until this device is in the room's group: what is written then reaches it.
   client.addEventListener('ready', (e) => {

@@ -19,7 +19,7 @@ import { installAttach, renderAttachment } from './attachment-view.js';
  *   react: (seq: number, name: ReactionName, on: boolean) => Promise<unknown>,
  *   nameOf: (user: string | null) => string, isMember: (user: string) => boolean,
  *   me: () => string | null, moderates: () => boolean,
- *   messages: () => ThreadMessage[],
+ *   messages: () => ThreadMessage[], typing: () => void,
  *   fetchFile: (info: import('./attachments.js').FileInfo, progress: import('./attachments.js').Progress) => Promise<Blob>,
  * } & import('./attachment-view.js').AttachOptions} ViewOptions
  */
@@ -70,6 +70,7 @@ export class ChatView {
     this.composer = new Composer(root, {
       send: (text, reply) => options.send(text, reply),
       edit: (seq, text) => options.edit(seq, text),
+      typing: () => options.typing(),
       nameOf: (seq) => {
         const message = find(options.messages(), seq);
         return message ? { name: this.#author(message), excerpt: excerpt(message) } : null;

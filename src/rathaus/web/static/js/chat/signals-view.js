@@ -1,0 +1,66 @@
+// What the room's other members let this page see, and nothing stores: "Read by …" under the
+// newest message each of them has read (only members who chose to share it), and "… is typing"
+// above the composer (only where the server's operator switched typing indicators on).
+
+import { t } from '../i18n.js';
+
+const TYPING_SHOWN = 6000; // ms a "typing" lasts without another (the browser repeats it every 4 s)
+
+export class SignalsView {
+  /** @param {HTMLElement} root the chat panel @param {{nameOf: (user: string) => string}} options */
+  constructor(root, options) {
+    this.list = /** @type {HTMLElement} */ (root.querySelector('#message-list'));
+    this.typingLine = /** @type {HTMLElement} */ (root.querySelector('#chat-typing'));
+    this.nameOf = options.nameOf;
+    /** @type {Map<string, number>} user → the number they have read up to */
+    this.readBy = new Map();
+    /** @type {Map<string, ReturnType<typeof setTimeout>>} who is typing, until when */
+    this.typing = new Map();
+  }
+
+  /** @param {string} user @param {number} seq */
+  read(user, seq) {
+    if ((this.readBy.get(user) ?? 0) >= seq) return;
+    this.readBy.set(user, seq);
+    this.render();
+  }
+
+  /** Puts the "Read by" lines in place again (after messages came or changed, too). */
+  render() {
+    this.list.querySelectorAll('.read-by').forEach((old) => old.remove());
+    const items = /** @type {HTMLElement[]} */ (Array.from(this.list.querySelectorAll(':scope > li.message')));
+    /** @type {Map<HTMLElement, string[]>} */
+    const readers = new Map();
+    for (const [user, seq] of this.readBy) {
+      const target = items.slice().reverse().find((item) => Number(item.dataset.seq) <= seq);
+      if (target) readers.set(target, [...(readers.get(target) ?? []), this.nameOf(user)]);
+    }
+    for (const [item, names] of readers) {
+      const line = document.createElement('p');
+      line.className = 'read-by';
+      line.textContent = t('chat.readBy', { names: names.sort((a, b) => a.localeCompare(b)).join(', ') });
+      item.append(line);
+    }
+  }
+
+  /** @param {string} user */
+  typingNow(user) {
+    clearTimeout(this.typing.get(user));
+    this.typing.set(user, setTimeout(() => this.stoppedTyping(user), TYPING_SHOWN));
+    this.#showTyping();
+  }
+
+  /** @param {string} user e.g. their message came */
+  stoppedTyping(user) {
+    clearTimeout(this.typing.get(user));
+    if (this.typing.delete(user)) this.#showTyping();
+  }
+
+  #showTyping() {
+    const names = [...this.typing.keys()].map(this.nameOf).sort((a, b) => a.localeCompare(b));
+    this.typingLine.hidden = names.length === 0;
+    this.typingLine.textContent = names.length === 1
+      ? t('chat.typingOne', { name: names[0] })
+      : names.length ? t('chat.typingMany', { names: names.join(', ') }) : '';
+  }
+}
