@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.support.accounts_pages import forget_accounts, member, owned_room
-from tests.support.browser import OpenPage, page_opener
+from tests.support.browser import OpenPage, page_opener, poll
 from tests.support.chat_pages import message_with, room_page
 from tests.support.pages import violations
 from tests.support.screens import screenshots
@@ -59,6 +59,10 @@ async def test_read_by_only_for_a_member_who_shares_it(
     mia = await room_page(open_page, slug, mia_name)
     await send(olga, "Erste Vorlage")
     await expect(message_with(mia, "Erste Vorlage")).to_have_count(1)  # read: it is on screen
+    chat = server.services.chat
+    room = await chat.rooms.get(slug)
+    mia_user = await server.services.accounts.user_named(mia_name)
+    await poll(lambda: chat.read_seq(room, mia_user), lambda seq: seq > 0, "Mia's marker", 10)
     await olga.reload()  # what her page is told afresh
     await expect(olga.get_by_role("log", name="Messages")).to_be_visible()
     await expect(olga.locator("#chat-status")).to_be_hidden(timeout=15_000)
@@ -104,4 +108,3 @@ async def test_typing_shows_where_the_server_has_it(
         await olga.get_by_role("textbox", name="Message").press("Enter")
         await expect(message_with(mia, "Ich schreibe gerade")).to_have_count(1)
         await expect(typing).to_be_hidden()  # her message came: she stopped
-        await expect(olga.get_by_text("is typing")).to_have_count(0)  # not one's own

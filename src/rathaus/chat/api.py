@@ -111,10 +111,13 @@ async def preferences(request: Request) -> PreferencesOut:
 
 
 @router.patch("/preferences")
-async def set_preferences(request: Request, body: Preferences) -> Preferences:
+async def set_preferences(request: Request, body: Preferences) -> PreferencesOut:
+    signals = services(request).signals
     signed_in = await require_member(request)
-    await services(request).signals.set_share_read(signed_in.user, body.share_read_receipts)
-    return body
+    await signals.set_share_read(signed_in.user, body.share_read_receipts)
+    return PreferencesOut(
+        share_read_receipts=body.share_read_receipts, typing_indicators=signals.typing_enabled
+    )
 
 
 class MemberOut(BaseModel):

@@ -196,10 +196,14 @@ class ChatService:
         async with self._sessions() as session:
             return await store.read_seq(session, room.id, user.id)
 
-    async def mark_read(self, room: Room, user: User, seq: int) -> None:
+    async def mark_read(self, room: Room, user: User, seq: int) -> int | None:
+        """Moves the member's marker to ``seq`` (at most the room's last event): the marker if
+        it moved, else None."""
         await self.member_since(room, user)
         async with self._sessions.begin() as session:
-            await store.mark_read(session, room.id, user.id, seq)
+            group = await store.group(session, room.id)
+            seq = min(seq, group.last_seq if group is not None else 0)
+            return seq if await store.mark_read(session, room.id, user.id, seq) else None
 
     # --- the group ---------------------------------------------------------------------------
 

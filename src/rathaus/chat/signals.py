@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rathaus.accounts.service import User
@@ -72,12 +73,17 @@ class Signals:
         return row is not None and row.share_read
 
     async def set_share_read(self, user: User, share: bool) -> None:
-        async with self._sessions.begin() as session:
-            row = await session.get(ChatPreferenceRow, user.id)
-            if row is None:
-                session.add(ChatPreferenceRow(user_id=user.id, share_read=share))
-            else:
-                row.share_read = share
+        for _ in range(2):  # two first choices at once: one inserts, the other updates
+            try:
+                async with self._sessions.begin() as session:
+                    row = await session.get(ChatPreferenceRow, user.id)
+                    if row is None:
+                        session.add(ChatPreferenceRow(user_id=user.id, share_read=share))
+                    else:
+                        row.share_read = share
+                return
+            except IntegrityError:
+                continue
 
     async def read_by(self, room: Room) -> list[Signal]:
         """How far each member who shares it has read the room."""

@@ -50,6 +50,7 @@ router = APIRouter()
 KEEPALIVE = 60.0  # seconds without a frame (the client pings every 20)
 QUEUE_LIMIT = 4096  # live events waiting for a client that does not keep up
 MAX_REFUSED, PATIENCE_RATE = 200.0, 5.0  # refusals tolerated, and forgiven per second
+TYPING_EVERY = 3.0  # seconds: "typing" passed on per socket and room at most this often
 
 
 @dataclass
@@ -79,6 +80,7 @@ class ChatConnection:
         self._ids: dict[int, str] = {}  # room id -> link name
         self._work: asyncio.Queue[tuple[str, str, bytes | None]] = asyncio.Queue()
         self._pump = asyncio.get_running_loop().create_task(self._run_pump())
+        self._typed: dict[str, float] = {}  # room → when this socket's "typing" last went out
         self._bucket = TokenBucket(rate, burst)
         self._patience = TokenBucket(PATIENCE_RATE, MAX_REFUSED)
 
@@ -121,10 +123,10 @@ class ChatConnection:
                     follow.subscription.close()
             case cp.Read(room=slug, seq=seq):
                 room = self._follow(slug).room
-                await self._chat.mark_read(room, self._user, seq)
-                await self._signals.read(room, self._user, seq)
+                if (moved := await self._chat.mark_read(room, self._user, seq)) is not None:
+                    await self._signals.read(room, self._user, moved)
             case cp.Typing(room=slug):
-                await self._signals.typing(self._follow(slug).room, self._user)
+                await self._typing(slug)
             case cp.History(room=slug, before=before):
                 follow = self._follow(slug)
                 found = await self._chat.events_before(follow.room, before, follow.since)
@@ -133,6 +135,17 @@ class ChatConnection:
                 await self._write(message)
             case cp.Claim(room=slug, id=client_id):
                 await self._claim(slug, client_id)
+
+    async def _typing(self, slug: str) -> None:
+        """Passed on at most every TYPING_EVERY seconds per room, whatever the client sends, and
+        only from a member (checked now: a hint about a removal may have been lost)."""
+        room = self._follow(slug).room
+        now = asyncio.get_running_loop().time()
+        if now - self._typed.get(slug, -TYPING_EVERY) < TYPING_EVERY:
+            return
+        await self._chat.member_since(room, self._user)
+        self._typed[slug] = now
+        await self._signals.typing(room, self._user)
 
     async def _open(self, message: cp.Open) -> None:
         if message.room in self._follows:
@@ -233,8 +246,10 @@ class ChatConnection:
             try:
                 if what == "open":
                     await self._replay(slug, follow, int(payload) if payload else None)
-                elif payload is None:  # the bus may have lost events: read them
-                    await self._catch_up(slug, follow)
+                elif payload is None:  # the bus may have lost events (and hints): read them
+                    await self._hinted(slug, follow)
+                    if self._follows.get(slug) is follow:
+                        await self._catch_up(slug, follow)
                 else:
                     await self._live(slug, follow, payload)
             except Exception as exc:  # one room's failure must not stop the others

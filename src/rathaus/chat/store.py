@@ -182,14 +182,17 @@ _COUNTED = and_(
 )
 
 
-async def mark_read(session: AsyncSession, room_id: int, user_id: int, seq: int) -> None:
-    """Moves the member's read marker forward (never back)."""
+async def mark_read(session: AsyncSession, room_id: int, user_id: int, seq: int) -> bool:
+    """Moves the member's read marker forward (never back); whether it moved."""
     row = await session.get(ChatReadRow, (room_id, user_id))
     if row is None:
         session.add(ChatReadRow(room_id=room_id, user_id=user_id, seq=seq))
         await session.flush()
-    elif seq > row.seq:
+        return True
+    if seq > row.seq:
         row.seq = seq
+        return True
+    return False
 
 
 async def read_seq(session: AsyncSession, room_id: int, user_id: int) -> int:

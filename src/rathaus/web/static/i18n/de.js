@@ -371,6 +371,7 @@ const de = {
   'home.privacy': 'Ihre Privatsphäre im Chat',
   'home.shareRead': 'Anderen zeigen, bis wohin ich gelesen habe',
   'home.shareReadHelp': 'Aus: Niemand sieht, ob Sie eine Nachricht gelesen haben.',
+  'home.shareReadOn': 'An: Die anderen Mitglieder Ihrer Räume sehen, bis zu welcher Nachricht Sie gelesen haben.',
   'home.typingOff': 'Ob Sie gerade schreiben oder online sind, sieht niemand.',
   'home.typingOn': 'Dieser Server zeigt den anderen in einem Raum, wenn Sie gerade schreiben. Ob Sie online sind, sieht niemand.',
   'home.saved': 'Gespeichert.',

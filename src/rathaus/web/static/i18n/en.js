@@ -371,6 +371,7 @@ const en = {
   'home.privacy': 'Your privacy in the chat',
   'home.shareRead': 'Show others how far I have read',
   'home.shareReadHelp': 'Off: nobody sees whether you have read a message.',
+  'home.shareReadOn': 'On: the other members of your rooms see up to which message you have read.',
   'home.typingOff': 'Nobody sees whether you are typing or online.',
   'home.typingOn': 'This server shows the others in a room when you are typing. Nobody sees whether you are online.',
   'home.saved': 'Saved.',

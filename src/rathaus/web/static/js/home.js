@@ -189,9 +189,15 @@ async function installShareRead(session) {
   box.checked = now.body.share_read_receipts === true;
   byId('typing-note').textContent = t(now.body.typing_indicators ? 'home.typingOn' : 'home.typingOff');
   box.disabled = false;
+  const help = byId('share-read-help');
+  const explain = () => { help.textContent = t(box.checked ? 'home.shareReadOn' : 'home.shareReadHelp'); };
+  explain();
   box.addEventListener('change', async () => {
+    box.disabled = true; // one choice at a time, saved in order
     const answer = await api(session, '/api/chat/preferences', 'PATCH', { share_read_receipts: box.checked });
     if (!answer.ok) box.checked = !box.checked;
+    box.disabled = false;
+    explain();
     status.textContent = answer.ok ? t('home.saved') : errorText(answer.code ?? 'unknown');
   });
 }

@@ -212,7 +212,7 @@ export class ChatClient extends EventTarget {
 
   /**
    * Tells the server that the member has read the room this far (their own unread count; the
-   * server tells nobody else).
+   * others see it only if the member shares it: their chat preference).
    * @param {string} slug
    */
   markRead(slug) {
@@ -364,9 +364,7 @@ export class ChatClient extends EventTarget {
    *   read_by?: {user: string, seq: number}[]}} state */
   async #group(room, state) {
     room.retentionDays = state.retention_days ?? null;
-    for (const read of state.read_by ?? []) {
-      this.dispatchEvent(new CustomEvent('signal', {detail: {room: room.slug, signal: 'read', ...read}}));
-    }
+    this.dispatchEvent(new CustomEvent('read-by', {detail: {room: room.slug, readers: state.read_by ?? []}}));
     if (room.readAtOpen === undefined) {
       room.readAtOpen = state.read_seq ?? 0;
       this.dispatchEvent(new CustomEvent('read-marker', {detail: {room: room.slug, seq: room.readAtOpen}}));

@@ -180,6 +180,10 @@ export async function startChat(slug, panel) {
     view.change(detail.messages);
     signals.render();
   });
+  client.addEventListener('read-by', (e) => {
+    const detail = /** @type {CustomEvent} */ (e).detail;
+    if (detail.room === slug) signals.setReadBy(detail.readers.filter((/** @type {{user: string}} */ r) => r.user !== session.user.username));
+  });
   client.addEventListener('signal', (e) => {
     const detail = /** @type {CustomEvent} */ (e).detail;
     if (detail.room !== slug || !names.has(detail.user)) return;

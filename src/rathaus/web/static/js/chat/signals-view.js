@@ -2,7 +2,13 @@
 // newest message each of them has read (only members who chose to share it), and "… is typing"
 // above the composer (only where the server's operator switched typing indicators on).
 
-import { t } from '../i18n.js';
+import { language, t } from '../i18n.js';
+
+/** "Anna, Bernd und Carla" / "Anna, Bernd, and Carla". @param {string[]} names */
+function list(names) {
+  const sorted = names.slice().sort((a, b) => a.localeCompare(b));
+  return new Intl.ListFormat(language(), { style: 'long', type: 'conjunction' }).format(sorted);
+}
 
 const TYPING_SHOWN = 6000; // ms a "typing" lasts without another (the browser repeats it every 4 s)
 
@@ -18,6 +24,13 @@ export class SignalsView {
     this.typing = new Map();
   }
 
+  /** Who shares how far they have read, as the server says on opening the room (a member who
+   * stopped sharing, or left, is not in it any more). @param {{user: string, seq: number}[]} readers */
+  setReadBy(readers) {
+    this.readBy = new Map(readers.map((r) => [r.user, r.seq]));
+    this.render();
+  }
+
   /** @param {string} user @param {number} seq */
   read(user, seq) {
     if ((this.readBy.get(user) ?? 0) >= seq) return;
@@ -25,9 +38,9 @@ export class SignalsView {
     this.render();
   }
 
-  /** Puts the "Read by" lines in place again (after messages came or changed, too). */
+  /** Puts the "Read by" lines in place (after messages came or changed, too), touching only
+   * those that changed: the log would announce every line put in anew. */
   render() {
-    this.list.querySelectorAll('.read-by').forEach((old) => old.remove());
     const items = /** @type {HTMLElement[]} */ (Array.from(this.list.querySelectorAll(':scope > li.message')));
     /** @type {Map<HTMLElement, string[]>} */
     const readers = new Map();
@@ -35,10 +48,17 @@ export class SignalsView {
       const target = items.slice().reverse().find((item) => Number(item.dataset.seq) <= seq);
       if (target) readers.set(target, [...(readers.get(target) ?? []), this.nameOf(user)]);
     }
-    for (const [item, names] of readers) {
+    /** @type {Map<HTMLElement, string>} */
+    const wanted = new Map([...readers].map(([item, names]) => [item, t('chat.readBy', { names: list(names) })]));
+    this.list.querySelectorAll('.read-by').forEach((line) => {
+      const item = /** @type {HTMLElement} */ (line.parentElement);
+      if (wanted.get(item) === line.textContent) wanted.delete(item);
+      else line.remove();
+    });
+    for (const [item, text] of wanted) {
       const line = document.createElement('p');
       line.className = 'read-by';
-      line.textContent = t('chat.readBy', { names: names.sort((a, b) => a.localeCompare(b)).join(', ') });
+      line.textContent = text;
       item.append(line);
     }
   }
@@ -56,11 +76,12 @@ export class SignalsView {
     if (this.typing.delete(user)) this.#showTyping();
   }
 
+  // Not a live region, on purpose: a screen reader would be interrupted every few seconds.
   #showTyping() {
-    const names = [...this.typing.keys()].map(this.nameOf).sort((a, b) => a.localeCompare(b));
+    const names = [...this.typing.keys()].map(this.nameOf);
     this.typingLine.hidden = names.length === 0;
     this.typingLine.textContent = names.length === 1
       ? t('chat.typingOne', { name: names[0] })
-      : names.length ? t('chat.typingMany', { names: names.join(', ') }) : '';
+      : names.length ? t('chat.typingMany', { names: list(names) }) : '';
   }
 }
