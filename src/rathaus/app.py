@@ -139,7 +139,7 @@ def wire_services(
         janus_supervisor=supervisor,
         branding=branding or Branding.load(settings.branding),
         chat=chat,
-        signals=Signals(sessions, bus, typing=settings.chat.typing_indicators),
+        signals=Signals(sessions, bus, rooms, typing=settings.chat.typing_indicators),
         attachments=Attachments(chat, create_blob_store(settings, sessions), settings.chat),
     )
 

@@ -91,6 +91,13 @@ async def test_read_by_only_for_a_member_who_shares_it(
     await screenshots(olga, "chat-read-by")
     assert await violations(olga) == []
 
+    # She switches it off again: Olga's open page forgets her marker at once
+    await mia.goto(f"{server.http}/?lang=en")
+    await expect(share).to_be_checked()
+    await share.uncheck()
+    await expect(mia.get_by_role("status").filter(has_text="Saved.")).to_have_count(1)
+    await expect(olga.get_by_text("Read by")).to_have_count(0)
+
 
 async def test_typing_shows_where_the_server_has_it(
     browser: Browser, typing_server: RunningServer

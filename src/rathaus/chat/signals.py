@@ -19,7 +19,7 @@ from rathaus.bus import Bus
 from rathaus.chat.service import topic
 from rathaus.db.models import ChatPreferenceRow, ChatReadRow, UserRow
 from rathaus.errors import BusUnavailable, ClientError, ErrorCode
-from rathaus.rooms.service import Room
+from rathaus.rooms.service import Room, RoomService
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,16 @@ def decode(payload: bytes) -> Signal:
 
 class Signals:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], bus: Bus, *, typing: bool
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: Bus,
+        rooms: RoomService,
+        *,
+        typing: bool,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
+        self._rooms = rooms
         self.typing_enabled = typing
 
     async def typing(self, room: Room, user: User) -> None:
@@ -73,6 +79,15 @@ class Signals:
         return row is not None and row.share_read
 
     async def set_share_read(self, user: User, share: bool) -> None:
+        """The member's choice; switched off, the pages open in their rooms forget their
+        marker at once (a `read` signal with number 0)."""
+        was = await self.shares_read(user)
+        await self._store_share_read(user, share)
+        if was and not share:
+            for mine in await self._rooms.rooms_of(user):
+                await self._publish(mine.room, Signal("read", user.username, 0))
+
+    async def _store_share_read(self, user: User, share: bool) -> None:
         for _ in range(2):  # two first choices at once: one inserts, the other updates
             try:
                 async with self._sessions.begin() as session:

@@ -98,6 +98,8 @@ async def test_read_markers_are_private_unless_the_member_shares_them(world: Wor
 
     await mia.send({"type": "read", "room": slug, "seq": second["seq"]})  # no move: no news
     assert (await share_read(world, "mia", False)).status_code == 200
+    forget = await olga.next("signal", room=slug)  # open pages forget her marker
+    assert (forget["signal"], forget["user"], forget["seq"]) == ("read", "mia", 0)
     await marked(olga, mia, slug, group_id)
     await mia.send({"type": "read", "room": slug, "seq": second["seq"] + 1})
     await marked(olga, mia, slug, group_id)

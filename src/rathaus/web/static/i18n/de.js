@@ -342,6 +342,7 @@ const de = {
   'chat.cancel': 'Abbrechen',
   'chat.edited': '(bearbeitet)',
   'chat.readBy': 'Gelesen von {names}',
+  'chat.otherTab': 'Der Chat ist in einem anderen Tab dieses Browsers geöffnet. Er geht hier weiter, sobald jener Tab geschlossen ist.',
   'chat.typingOne': '{name} schreibt …',
   'chat.typingMany': '{names} schreiben …',
   'chat.deleted': 'Nachricht gelöscht',

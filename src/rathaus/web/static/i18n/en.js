@@ -342,6 +342,7 @@ const en = {
   'chat.cancel': 'Cancel',
   'chat.edited': '(edited)',
   'chat.readBy': 'Read by {names}',
+  'chat.otherTab': 'The chat is open in another tab of this browser. It goes on here once that tab is closed.',
   'chat.typingOne': '{name} is typing …',
   'chat.typingMany': '{names} are typing …',
   'chat.deleted': 'Message deleted',

@@ -7,6 +7,7 @@ import { detectLanguage, errorText, language, setLanguage, t, translate } from '
 import { api, pageState, signOut, signInErrorText } from './session.js';
 import { byId, copyText, el } from './dom.js';
 import { chatDevice } from './chat/page.js';
+import { ifDeviceFree } from './chat/tab-lock.js';
 
 /** @typedef {import('./session.js').Session} Session */
 /** @typedef {{slug: string, name: string, url: string, role: string, kind: string,
@@ -211,5 +212,7 @@ if (state.session) {
   installShareRead(state.session);
   // This browser's chat device, ready before any room is opened: members' devices can add it
   // to their rooms' groups from now on, so it reads what is written from here on.
-  chatDevice(state.session).catch((error) => console.warn('rathaus: chat unavailable:', error));
+  // (Unless another tab of this browser holds the device: that one does it.)
+  ifDeviceFree(() => chatDevice(/** @type {Session} */ (state.session)))
+    .catch((error) => console.warn('rathaus: chat unavailable:', error));
 }

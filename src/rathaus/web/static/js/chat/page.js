@@ -14,6 +14,7 @@ import { IndexedDbGroupStore, MemoryGroupStore } from './group-store.js';
 import * as mlsModule from './mls.js';
 import { topUp } from './key-packages.js';
 import { ChatView } from './view.js';
+import { whenDeviceFree } from './tab-lock.js';
 import { SignalsView } from './signals-view.js';
 
 /** @typedef {import('../session.js').Session} Session */
@@ -81,13 +82,13 @@ export async function chatDevice(session) {
  * Starts the chat of room `slug` in `panel` when the signed-in person is one of its members.
  * @param {string} slug
  * @param {HTMLElement} panel
- * @returns {Promise<ChatClient | null>}
+ * @returns {Promise<boolean>} whether the chat is shown (it connects once this tab holds the device)
  */
 export async function startChat(slug, panel) {
   const session = pageState().session;
-  if (!session) return null;
+  if (!session) return false;
   const members = await api(session, `/api/chat/rooms/${encodeURIComponent(slug)}/members`);
-  if (!members.ok) return null;
+  if (!members.ok) return false;
   /** @type {{user: string, display_name: string, role: string}[]} */
   const people = members.body;
   const names = new Map(people.map((m) => [m.user, m.display_name]));
@@ -139,86 +140,100 @@ export async function startChat(slug, panel) {
     typing: () => client?.typing(slug),
   });
   const signals = new SignalsView(panel, { nameOf: (user) => names.get(user) ?? user });
-  view.setStatus(t('chat.connecting'));
-  try {
-    const prepared = await chatDevice(session);
-    client = new ChatClient({ url: socketUrl('/ws/chat'), ...prepared });
-  } catch (error) {
-    console.warn('rathaus: chat unavailable:', error);
-    view.setStatus(t('chat.unavailable'));
-    return null;
-  }
-  // Read is what was on screen: the panel open and the page visible. Otherwise the title counts.
-  let unseen = 0;
-  const baseTitle = document.title;
-  const seen = () => {
-    const visible = document.visibilityState === 'visible' && !document.body.classList.contains('chat-closed');
-    if (!visible) return;
-    unseen = 0;
-    document.title = baseTitle;
-    client.markRead(slug);
-  };
-  document.addEventListener('visibilitychange', seen);
-  new MutationObserver(seen).observe(document.body, { attributes: true, attributeFilter: ['class'] });
-  client.addEventListener('messages', (e) => {
-    const detail = /** @type {CustomEvent} */ (e).detail;
-    if (detail.room !== slug) return;
-    view.add(detail.messages);
-    for (const message of detail.messages) if (message.user) signals.stoppedTyping(message.user);
-    signals.render();
-    const others = detail.messages.filter((/** @type {{user: string | null}} */ m) => m.user !== session.user.username).length;
-    if (document.visibilityState === 'visible' && !document.body.classList.contains('chat-closed')) seen();
-    else if (others) {
-      unseen += others;
-      document.title = t('page.unread', { count: unseen, title: baseTitle });
-      notify(others);
+  // One tab of this browser at a time holds the chat device (./tab-lock.js).
+  const run = async () => {
+    view.setStatus(t('chat.connecting'));
+    try {
+      const prepared = await chatDevice(session);
+      client = new ChatClient({ url: socketUrl('/ws/chat'), ...prepared });
+    } catch (error) {
+      console.warn('rathaus: chat unavailable:', error);
+      view.setStatus(t('chat.unavailable'));
+      return;
     }
-  });
-  client.addEventListener('changed', (e) => {
-    const detail = /** @type {CustomEvent} */ (e).detail;
-    if (detail.room !== slug) return;
-    view.change(detail.messages);
-    signals.render();
-  });
-  client.addEventListener('read-by', (e) => {
-    const detail = /** @type {CustomEvent} */ (e).detail;
-    if (detail.room === slug) signals.setReadBy(detail.readers.filter((/** @type {{user: string}} */ r) => r.user !== session.user.username));
-  });
-  client.addEventListener('signal', (e) => {
-    const detail = /** @type {CustomEvent} */ (e).detail;
-    if (detail.room !== slug || !names.has(detail.user)) return;
-    if (detail.signal === 'typing') signals.typingNow(detail.user);
-    else if (detail.signal === 'read' && detail.user !== session.user.username) signals.read(detail.user, Number(detail.seq));
-  });
-  // "Connecting" until this device is in the room's group: what is written then reaches it.
-  client.addEventListener('ready', (e) => {
-    if (/** @type {CustomEvent} */ (e).detail.room === slug) view.setStatus('');
-  });
-  client.addEventListener('connection', (e) => {
-    if (!/** @type {CustomEvent} */ (e).detail.connected) view.setStatus(t('chat.offline'));
-  });
-  client.addEventListener('roster', (e) => {
-    const detail = /** @type {CustomEvent} */ (e).detail;
-    if (detail.room !== slug) return;
-    view.setDevices(detail.devices);
-    const group = client.rooms.get(slug)?.group;
-    if (group) showGroup(session, group, (user) => names.get(user) ?? user);
-  });
-  client.addEventListener('problem', (e) => console.warn('rathaus: chat:', /** @type {CustomEvent} */ (e).detail.error));
-  client.addEventListener('read-marker', (e) => {
-    const detail = /** @type {CustomEvent} */ (e).detail;
-    if (detail.room === slug) view.setReadMarker(detail.seq);
-  });
-  client.addEventListener('joined', (e) => {
-    const detail = /** @type {CustomEvent} */ (e).detail;
-    if (detail.room === slug) view.setEarlier(detail.earlier);
-  });
-  installNotifyButton();
-  showMeetingNow(session, slug);
-  view.add(await client.open(slug));
-  view.setEarlier(client.rooms.get(slug)?.record.earlier === true);
-  client.connect();
-  return client;
+    // Read is what was on screen: the panel open and the page visible. Otherwise the title counts.
+    let unseen = 0;
+    const baseTitle = document.title;
+    const seen = () => {
+      const visible = document.visibilityState === 'visible' && !document.body.classList.contains('chat-closed');
+      if (!visible) return;
+      unseen = 0;
+      document.title = baseTitle;
+      client.markRead(slug);
+    };
+    document.addEventListener('visibilitychange', seen);
+    new MutationObserver(seen).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+    client.addEventListener('messages', (e) => {
+      const detail = /** @type {CustomEvent} */ (e).detail;
+      if (detail.room !== slug) return;
+      view.add(detail.messages);
+      for (const message of detail.messages) if (message.user) signals.stoppedTyping(message.user);
+      signals.render();
+      const others = detail.messages.filter((/** @type {{user: string | null}} */ m) => m.user !== session.user.username).length;
+      if (document.visibilityState === 'visible' && !document.body.classList.contains('chat-closed')) seen();
+      else if (others) {
+        unseen += others;
+        document.title = t('page.unread', { count: unseen, title: baseTitle });
+        notify(others);
+      }
+    });
+    client.addEventListener('changed', (e) => {
+      const detail = /** @type {CustomEvent} */ (e).detail;
+      if (detail.room !== slug) return;
+      view.change(detail.messages);
+      signals.render();
+    });
+    client.addEventListener('read-by', (e) => {
+      const detail = /** @type {CustomEvent} */ (e).detail;
+      if (detail.room === slug) signals.setReadBy(detail.readers.filter((/** @type {{user: string}} */ r) => r.user !== session.user.username));
+    });
+    client.addEventListener('signal', (e) => {
+      const detail = /** @type {CustomEvent} */ (e).detail;
+      if (detail.room !== slug || !names.has(detail.user)) return;
+      if (detail.signal === 'typing') signals.typingNow(detail.user);
+      else if (detail.signal === 'read' && detail.user !== session.user.username) signals.read(detail.user, Number(detail.seq));
+    });
+    // "Connecting" until this device is in the room's group: what is written then reaches it.
+    client.addEventListener('ready', (e) => {
+      if (/** @type {CustomEvent} */ (e).detail.room === slug) view.setStatus('');
+    });
+    client.addEventListener('connection', (e) => {
+      if (!/** @type {CustomEvent} */ (e).detail.connected) view.setStatus(t('chat.offline'));
+    });
+    client.addEventListener('roster', (e) => {
+      const detail = /** @type {CustomEvent} */ (e).detail;
+      if (detail.room !== slug) return;
+      view.setDevices(detail.devices);
+      const group = client.rooms.get(slug)?.group;
+      if (group) showGroup(session, group, (user) => names.get(user) ?? user);
+    });
+    client.addEventListener('problem', (e) => console.warn('rathaus: chat:', /** @type {CustomEvent} */ (e).detail.error));
+    client.addEventListener('read-marker', (e) => {
+      const detail = /** @type {CustomEvent} */ (e).detail;
+      if (detail.room === slug) view.setReadMarker(detail.seq);
+    });
+    client.addEventListener('joined', (e) => {
+      const detail = /** @type {CustomEvent} */ (e).detail;
+      if (detail.room === slug) view.setEarlier(detail.earlier);
+    });
+    installNotifyButton();
+    showMeetingNow(session, slug);
+    view.add(await client.open(slug));
+    view.setEarlier(client.rooms.get(slug)?.record.earlier === true);
+    client.connect();
+  };
+  const composer = /** @type {HTMLElement} */ (panel.querySelector('#composer'));
+  view.setStatus(t('chat.connecting'));
+  const waiting = () => {
+    composer.hidden = true;
+    /** @type {HTMLElement} */ (panel.querySelector('#chat-empty')).hidden = true; // not "write the first"
+    view.setStatus(t('chat.otherTab'));
+  };
+  whenDeviceFree(waiting, () => {
+    composer.hidden = false;
+    return run();
+  }).catch((error) => console.warn('rathaus: chat:', error));
+  return true;
 }
 
 /**

@@ -31,8 +31,12 @@ export class SignalsView {
     this.render();
   }
 
-  /** @param {string} user @param {number} seq */
+  /** @param {string} user @param {number} seq 0: they stopped sharing it */
   read(user, seq) {
+    if (seq <= 0) {
+      if (this.readBy.delete(user)) this.render();
+      return;
+    }
     if ((this.readBy.get(user) ?? 0) >= seq) return;
     this.readBy.set(user, seq);
     this.render();

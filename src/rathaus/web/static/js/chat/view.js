@@ -98,6 +98,8 @@ export class ChatView {
   setDevices(count) {
     const node = this.root.querySelector('#chat-devices');
     if (node) node.textContent = t('chat.devices', { count });
+    const group = /** @type {HTMLElement | null} */ (this.root.querySelector('#chat-group'));
+    if (group) group.hidden = false; // shown once this device knows the group
   }
 
   /** @param {string} text */
