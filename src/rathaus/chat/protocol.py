@@ -4,7 +4,6 @@ header (rathaus.chat.mls_wire)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,8 +16,9 @@ from pydantic import (
     model_validator,
 )
 
+from rathaus import frames
 from rathaus.e2ee import keys
-from rathaus.errors import BadMessage, TooLarge
+from rathaus.errors import BadMessage
 from rathaus.rooms.slug import is_valid_slug
 
 # A commit with the GroupInfo of the next epoch, both base64: the largest frame there is.
@@ -178,22 +178,12 @@ _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 
 def parse_client_message(frame: str) -> ClientMessage:
-    if len(frame) > MAX_FRAME:
-        raise TooLarge(f"a chat frame may have at most {MAX_FRAME} bytes")
-    try:
-        data = json.loads(frame)
-    except ValueError as exc:
-        raise BadMessage("the message is not JSON") from exc
-    except RecursionError as exc:
-        raise BadMessage("the message is nested too deeply") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        raise BadMessage("a message is a JSON object with a string field 'type'")
+    data = frames.read_object(frame, MAX_FRAME, "a chat frame")
     try:
         return _client_adapter.validate_python(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:]) or "message"
-        raise BadMessage(f"{data['type'][:32]}: {where}: {first['msg']}") from exc
+        field, problem = frames.where(exc)
+        raise BadMessage(f"{data['type'][:32]}: {field}: {problem}") from exc
 
 
 # --- server → client ------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ Server → client messages are in :mod:`rathaus.meetings.server_messages`.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from typing import Annotated, Any, Literal
@@ -22,8 +21,9 @@ from pydantic import (
     field_validator,
 )
 
+from rathaus import frames
 from rathaus.e2ee import keys
-from rathaus.errors import BadMessage, ErrorCode, TooLarge
+from rathaus.errors import BadMessage, ErrorCode
 
 MAX_FRAME = 64 * 1024
 MAX_SDP = 32 * 1024
@@ -358,20 +358,10 @@ _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 
 def parse_client_message(frame: str | bytes) -> ClientMessage:
-    if len(frame) > MAX_FRAME:
-        raise TooLarge(f"a message may have at most {MAX_FRAME} bytes")
-    try:
-        data = json.loads(frame)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadMessage("the message is not JSON") from exc
-    except RecursionError as exc:  # deeply nested arrays or objects
-        raise BadMessage("the message is nested too deeply") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        raise BadMessage("a message is a JSON object with a string field 'type'")
+    data = frames.read_object(frame, MAX_FRAME)
     try:
         return _client_adapter.validate_python(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:]) or "message"
-        code = ErrorCode.INVALID_NAME if data["type"] == "join" and where == "name" else None
-        raise BadMessage(f"{data['type']}: {where}: {first['msg']}", code=code) from exc
+        field, problem = frames.where(exc)
+        code = ErrorCode.INVALID_NAME if data["type"] == "join" and field == "name" else None
+        raise BadMessage(f"{data['type']}: {field}: {problem}", code=code) from exc

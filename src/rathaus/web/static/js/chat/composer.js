@@ -36,7 +36,7 @@ export class Composer {
       }
     });
     this.input.addEventListener('input', () => {
-      if (this.input.value.trim()) options.typing();
+      if (this.input.value.trim() && this.mode?.kind !== 'edit') options.typing(); // an edit is no new message
     });
     this.cancel.addEventListener('click', () => {
       this.reset();

@@ -5,6 +5,8 @@
 // A record holds the group's epoch secrets and HPKE private keys (not the signature key: that
 // stays a CryptoKey of e2ee/device.js), so it stays on the device: nothing here sends it anywhere.
 
+import { openDatabase } from '../idb.js';
+
 /**
  * Where the group states live. `put` replaces the record of `key`; `get` is undefined for none.
  * @typedef {{get(key: string): Promise<any>, put(key: string, value: object): Promise<void>,
@@ -63,15 +65,7 @@ export class IndexedDbGroupStore {
   /** @returns {Promise<IDBDatabase>} */
   #open() {
     if (!this.#db) {
-      this.#db = new Promise((resolve, reject) => {
-        const request = indexedDB.open(this.#name, 1);
-        request.onupgradeneeded = () => {
-          if (!request.result.objectStoreNames.contains(DB_STORE)) request.result.createObjectStore(DB_STORE);
-        };
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error ?? new Error('IndexedDB open failed'));
-        request.onblocked = () => reject(new Error('IndexedDB open blocked'));
-      });
+      this.#db = openDatabase(this.#name, DB_STORE);
       this.#db.catch(() => { this.#db = null; });
     }
     return this.#db;

@@ -10,7 +10,7 @@ import { b64urlEncode } from '../e2ee/encoding.js';
 import { ChatClient } from './client.js';
 import { deleteBlob, fetchFile, sendFile } from './attachments.js';
 import { makeThumbnail } from './attachment-view.js';
-import { IndexedDbGroupStore, MemoryGroupStore } from './group-store.js';
+import { defaultGroupStore } from './group-store.js';
 import * as mlsModule from './mls.js';
 import { topUp } from './key-packages.js';
 import { ChatView } from './view.js';
@@ -71,7 +71,7 @@ export async function chatDevice(session) {
   });
   if (!registered.ok) throw new Error(registered.code ?? 'unknown');
   const mls = await mlsModule.mlsDevice(device, { authenticate: directory(session) });
-  const store = typeof indexedDB === 'undefined' ? new MemoryGroupStore() : new IndexedDbGroupStore();
+  const store = defaultGroupStore();
   const publishKeyPackages = async (/** @type {string[]} */ packages) =>
     (await api(session, '/api/chat/key-packages', 'POST', { device: device.id, key_packages: packages })).ok;
   await topUp(store, mls, Number(registered.body?.waiting) || 0, publishKeyPackages);
@@ -140,6 +140,13 @@ export async function startChat(slug, panel) {
     typing: () => client?.typing(slug),
   });
   const signals = new SignalsView(panel, { nameOf: (user) => names.get(user) ?? user });
+  /** Who is a member now (for names, mentions and signals): after the group changed. */
+  const refreshMembers = async () => {
+    const now = await api(session, `/api/chat/rooms/${encodeURIComponent(slug)}/members`);
+    if (!now.ok) return;
+    names.clear();
+    for (const m of /** @type {{user: string, display_name: string}[]} */ (now.body)) names.set(m.user, m.display_name);
+  };
   // One tab of this browser at a time holds the chat device (./tab-lock.js).
   const run = async () => {
     view.setStatus(t('chat.connecting'));
@@ -206,6 +213,7 @@ export async function startChat(slug, panel) {
       view.setDevices(detail.devices);
       const group = client.rooms.get(slug)?.group;
       if (group) showGroup(session, group, (user) => names.get(user) ?? user);
+      refreshMembers(); // the group changed: maybe its people did too
     });
     client.addEventListener('problem', (e) => console.warn('rathaus: chat:', /** @type {CustomEvent} */ (e).detail.error));
     client.addEventListener('read-marker', (e) => {

@@ -8,6 +8,7 @@
 // (structured clone), not exported bytes, and nothing in this module can export them. Only the raw
 // 32-byte public keys are exported, base64url-encoded, for the `join.device` message.
 
+import { openDatabase } from '../idb.js';
 import {b64urlEncode, randomBytes} from './encoding.js';
 
 /**
@@ -71,15 +72,7 @@ export class IndexedDbDeviceStore {
   /** @returns {Promise<IDBDatabase>} */
   #open() {
     if (!this.#db) {
-      this.#db = new Promise((resolve, reject) => {
-        const request = indexedDB.open(this.#name, 1);
-        request.onupgradeneeded = () => {
-          if (!request.result.objectStoreNames.contains(DB_STORE)) request.result.createObjectStore(DB_STORE);
-        };
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error ?? new Error('IndexedDB open failed'));
-        request.onblocked = () => reject(new Error('IndexedDB open blocked'));
-      });
+      this.#db = openDatabase(this.#name, DB_STORE);
       this.#db.catch(() => { this.#db = null; });
     }
     return this.#db;
