@@ -8,6 +8,7 @@ import { api, pageState, signOut, signInErrorText } from './session.js';
 import { byId, copyText, el } from './dom.js';
 import { chatDevice } from './chat/page.js';
 import { ifDeviceFree } from './chat/tab-lock.js';
+import { installBackup } from './chat/backup-view.js';
 
 /** @typedef {import('./session.js').Session} Session */
 /** @typedef {{slug: string, name: string, url: string, role: string, kind: string,
@@ -210,6 +211,7 @@ document.title = `${t('home.heading')} – ${state.brand.name}`;
 if (state.session) {
   new Home(state.session).loadRooms();
   installShareRead(state.session);
+  installBackup(state.session.user.username);
   // This browser's chat device, ready before any room is opened: members' devices can add it
   // to their rooms' groups from now on, so it reads what is written from here on.
   // (Unless another tab of this browser holds the device: that one does it.)
