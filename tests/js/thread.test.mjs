@@ -86,3 +86,15 @@ test('a message with an attachment keeps its file, checked; a deletion drops it'
   apply(messages, item({seq: 5, kind: 'delete', ref: 1, content: null}));
   assert.equal(find(messages, 1)?.file, null);
 });
+
+test('a history message counts the messages its file shares; without a file it is none', () => {
+  const file = {blob: 'b'.repeat(22), key: 'k'.repeat(43), iv: 'i'.repeat(16), name: 'history.json', type: 'application/json', size: 10, sha256: 's'.repeat(43)};
+  const base = {kind: 'message', user: 'olga', device: 'd', at: 1, rel: null, ref: null, problem: null};
+  const messages = [];
+  apply(messages, {...base, seq: 5, content: {t: 'history', body: '', count: 3, file}});
+  apply(messages, {...base, seq: 6, content: {t: 'history', body: '', count: 3}});
+  apply(messages, {...base, seq: 7, content: {t: 'history', body: '', count: -1, file}});
+  assert.equal(messages[0].history, 3);
+  assert.equal(messages[1].history, undefined);
+  assert.equal(messages[2].history, undefined);
+});

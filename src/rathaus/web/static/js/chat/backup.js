@@ -39,7 +39,7 @@ async function keyOf(passphrase, salt, iterations) {
 }
 
 /** @param {ThreadMessage} m a message this device could read */
-function readable(m) {
+export function readable(m) {
   return m.problem === null && !m.deleted && (m.body !== null || m.file !== null);
 }
 
@@ -78,6 +78,28 @@ export async function exportBackup(store, passphrase, user) {
 }
 
 /**
+ * Adds `list` to a room's record, in order: what the record has stays, unless it could not read
+ * it; at most the newest MAX_KEPT. Changes `record`.
+ * @param {RoomRecord} record @param {unknown[]} list
+ * @returns {ThreadMessage[]} the messages added
+ */
+export function merge(record, list) {
+  const bySeq = new Map(record.messages.map((m) => [m.seq, m]));
+  /** @type {ThreadMessage[]} */
+  const added = [];
+  for (const candidate of list) {
+    const message = /** @type {ThreadMessage} */ (candidate);
+    if (!Number.isSafeInteger(message?.seq) || !readable(message)) continue;
+    const here = bySeq.get(message.seq);
+    if (here && readable(here)) continue;
+    bySeq.set(message.seq, message);
+    added.push(message);
+  }
+  if (added.length) record.messages = [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-MAX_KEPT);
+  return added;
+}
+
+/**
  * Opens a backup and adds its messages to this device's rooms (what the device has already stays
  * as it is; a message it could not read is replaced by the backup's).
  * @param {GroupStore} store @param {Uint8Array} bytes @param {string} passphrase @param {string} user
@@ -106,17 +128,8 @@ export async function importBackup(store, bytes, passphrase, user) {
     const key = `room:${slug}`;
     /** @type {RoomRecord} */
     const record = (await store.get(key)) ?? { saved: null, position: 0, messages: [] };
-    const bySeq = new Map(record.messages.map((m) => [m.seq, m]));
-    let added = 0;
-    for (const message of list) {
-      if (!Number.isSafeInteger(message?.seq) || !readable(message)) continue;
-      const here = bySeq.get(message.seq);
-      if (here && readable(here)) continue;
-      bySeq.set(message.seq, message);
-      added += 1;
-    }
+    const added = merge(record, list).length;
     if (!added) continue;
-    record.messages = [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-MAX_KEPT);
     await store.put(key, record);
     rooms += 1;
     messages += added;

@@ -16,6 +16,8 @@ import * as mls from './mls.js';
 import * as thread from './thread.js';
 import * as keyPackages from './key-packages.js';
 import {b64urlDecode, b64urlEncode, concat, randomBytes} from '../e2ee/encoding.js';
+import {clientId, groupPrefix, startsWith} from './ids.js';
+import {merge} from './backup.js';
 
 /** @typedef {import('./mls.js').MlsDevice} MlsDevice */
 /** @typedef {import('./thread.js').ThreadMessage} ThreadMessage */
@@ -43,21 +45,6 @@ const RETRY_AFTER = [500, 1000, 2000, 5000, 10000];
 const MAX_KEPT = 5000; // messages kept on the device per room (the newest)
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** A room's group id begins with the room's link name, so that no other room's group passes
- * for it. @param {string} slug */
-function groupPrefix(slug) {
-  return encoder.encode(`rathaus-room:${slug}:`);
-}
-
-/** @param {Uint8Array} bytes @param {Uint8Array} prefix */
-function startsWith(bytes, prefix) {
-  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
-}
-
-function clientId() {
-  return b64urlEncode(randomBytes(12));
-}
 
 class RoomChat {
   /** @param {string} slug @param {RoomRecord} record */
@@ -568,6 +555,19 @@ export class ChatClient extends EventTarget {
       const stale = error instanceof mls.MlsChatError && error.code === 'stale-epoch';
       return {...item, problem: stale ? 'before-join' : 'undecryptable'};
     }
+  }
+
+  /** Adds messages of the room's past (a history a member shared, js/chat/backup.js's merge):
+   * what this device has stays. @param {string} slug @param {ThreadMessage[]} messages */
+  async addHistory(slug, messages) {
+    const room = this.rooms.get(slug);
+    if (!room) return 0;
+    const added = merge(room.record, messages);
+    if (added.length) {
+      await this.#save(room);
+      this.#tell(room, added, new Set());
+    }
+    return added.length;
   }
 
   /** A message this device sent, stored by the server as number `seq`.

@@ -16,6 +16,7 @@ import { topUp } from './key-packages.js';
 import { ChatView } from './view.js';
 import { whenDeviceFree } from './tab-lock.js';
 import { SignalsView } from './signals-view.js';
+import { shareHistory, sharedText, takeHistory } from './history-share.js';
 
 /** @typedef {import('../session.js').Session} Session */
 
@@ -92,6 +93,7 @@ export async function startChat(slug, panel) {
   /** @type {{user: string, display_name: string, role: string}[]} */
   const people = members.body;
   const names = new Map(people.map((m) => [m.user, m.display_name]));
+  const roles = new Map(people.map((m) => [m.user, m.role]));
   const myRole = people.find((m) => m.user === session.user.username)?.role;
   const limits = await api(session, '/api/chat/attachments/limits');
   const maxBytes = limits.ok && Number.isSafeInteger(limits.body?.max_bytes) ? Number(limits.body.max_bytes) : undefined;
@@ -145,7 +147,11 @@ export async function startChat(slug, panel) {
     const now = await api(session, `/api/chat/rooms/${encodeURIComponent(slug)}/members`);
     if (!now.ok) return;
     names.clear();
-    for (const m of /** @type {{user: string, display_name: string}[]} */ (now.body)) names.set(m.user, m.display_name);
+    roles.clear();
+    for (const m of /** @type {{user: string, display_name: string, role: string}[]} */ (now.body)) {
+      names.set(m.user, m.display_name);
+      roles.set(m.user, m.role);
+    }
   };
   // One tab of this browser at a time holds the chat device (./tab-lock.js).
   const run = async () => {
@@ -174,9 +180,16 @@ export async function startChat(slug, panel) {
       const detail = /** @type {CustomEvent} */ (e).detail;
       if (detail.room !== slug) return;
       view.add(detail.messages);
-      for (const message of detail.messages) if (message.user) signals.stoppedTyping(message.user);
+      for (const message of detail.messages) {
+        if (message.user) signals.stoppedTyping(message.user);
+        // An owner shared the history: a device that joined later takes what it lacks.
+        const fromOwner = ['owner', 'co_owner'].includes(roles.get(message.user ?? '') ?? '');
+        if (message.history !== undefined && fromOwner && client.rooms.get(slug)?.record.earlier) {
+          takeHistory(client, slug, message).catch((error) => console.warn('rathaus: shared history:', error));
+        }
+      }
       signals.render();
-      const others = detail.messages.filter((/** @type {{user: string | null}} */ m) => m.user !== session.user.username).length;
+      const others = detail.messages.filter((/** @type {import('./thread.js').ThreadMessage} */ m) => m.user !== session.user.username && !m.sharedBy).length;
       if (document.visibilityState === 'visible' && !document.body.classList.contains('chat-closed')) seen();
       else if (others) {
         unseen += others;
@@ -225,6 +238,7 @@ export async function startChat(slug, panel) {
       if (detail.room === slug) view.setEarlier(detail.earlier);
     });
     installNotifyButton();
+    if (myRole === 'owner' || myRole === 'co_owner') installShareHistory(session, client, slug, maxBytes, confirm);
     showMeetingNow(session, slug);
     view.add(await client.open(slug));
     view.setEarlier(client.rooms.get(slug)?.record.earlier === true);
@@ -277,6 +291,30 @@ export function installChatToggle() {
   });
   new MutationObserver(screenChanged).observe(document.body, { attributes: true, attributeFilter: ['data-screen'] });
   screenChanged();
+}
+
+/**
+ * "Share the history with the members", for the room's owners (./history-share.js).
+ * @param {Session} session @param {ChatClient} client @param {string} slug
+ * @param {number | undefined} maxBytes @param {ConfirmDialog} confirm
+ */
+function installShareHistory(session, client, slug, maxBytes, confirm) {
+  const button = /** @type {HTMLButtonElement} */ (document.getElementById('chat-share-history'));
+  const status = /** @type {HTMLElement} */ (document.getElementById('chat-share-status'));
+  button.hidden = false;
+  button.addEventListener('click', async () => {
+    const answer = await confirm.ask({ title: t('chat.shareTitle'), text: t('chat.shareText'), confirm: t('chat.shareConfirm') });
+    if (!answer) return;
+    button.disabled = true;
+    status.textContent = t('chat.shareSending');
+    try {
+      status.textContent = sharedText(await shareHistory(session, client, slug, maxBytes));
+    } catch (error) {
+      status.textContent = errorText(/** @type {{code?: string}} */ (error).code ?? 'unknown');
+    } finally {
+      button.disabled = false;
+    }
+  });
 }
 
 /** "Desktop notifications": the browser asks for permission only when the member clicks. */

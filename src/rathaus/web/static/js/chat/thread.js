@@ -22,10 +22,12 @@ export const MAX_TEXT = 10000;
  * One message on screen. `body` null: not readable on this device (`problem` says why) or
  * deleted. `reactions`: reaction name -> user names, in the order they reacted. `file`: the
  * attachment the message names (its blob, key and name; js/chat/attachments.js), or null.
+ * `history`: the message shares the room's history (its file holds that many messages);
+ * `sharedBy`: this device has the message from a history that member shared, not from MLS.
  * @typedef {{seq: number, user: string | null, device: string, at: number, body: string | null,
  *   problem: null | 'before-join' | 'undecryptable' | 'deleted', reply: number | null, edited: boolean,
  *   deleted: boolean, reactions: Record<string, string[]>,
- *   file: import('./attachments.js').FileInfo | null}} ThreadMessage
+ *   file: import('./attachments.js').FileInfo | null, history?: number, sharedBy?: string}} ThreadMessage
  */
 
 /**
@@ -81,6 +83,8 @@ export function apply(messages, item) {
     file: body !== null && item.content ? parseFile(item.content.file) : null,
   };
   if (item.problem === 'deleted') Object.assign(message, {problem: null, deleted: true});
+  const count = item.content?.t === 'history' ? item.content.count : undefined;
+  if (message.file && typeof count === 'number' && Number.isSafeInteger(count) && count >= 0) message.history = count;
   insert(messages, message);
   return {added: message, changed: null};
 }

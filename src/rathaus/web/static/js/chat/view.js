@@ -168,7 +168,12 @@ export class ChatView {
     while (after && Number(after.dataset.seq ?? 0) > message.seq) {
       after = /** @type {HTMLElement | null} */ (after.previousElementSibling);
     }
-    if (!after || dayOf(Number(after.dataset.at)) !== dayOf(message.at)) {
+    const first = /** @type {HTMLElement | null} */ (this.list.firstElementChild);
+    if (!after && first?.classList.contains('day-separator') && dayOf(Number(first.dataset.at)) === dayOf(message.at)) {
+      // An older message of the first day shown (e.g. from a shared history): under its heading.
+      first.dataset.seq = String(message.seq - 0.5);
+      after = first;
+    } else if (!after || dayOf(Number(after.dataset.at)) !== dayOf(message.at)) {
       const separator = element('li', 'day-separator');
       separator.dataset.seq = String(message.seq - 0.5);
       separator.dataset.at = String(message.at);
@@ -198,12 +203,17 @@ export class ChatView {
     time.textContent = new Date(message.at).toLocaleTimeString(language(), { hour: '2-digit', minute: '2-digit' });
     meta.append(element('span', 'message-author', this.#author(message)), ' ', time);
     if (message.edited) meta.append(' ', element('span', 'message-edited', t('chat.edited')));
+    if (message.sharedBy) {
+      meta.append(' ', element('span', 'message-shared', t('chat.fromHistory', { name: this.options.nameOf(message.sharedBy) })));
+    }
     item.append(meta);
     if (message.reply !== null && !message.deleted) item.append(this.#quote(message.reply));
     const body = element('p', 'message-text');
     if (message.deleted) {
       item.classList.add('deleted');
       body.textContent = t('chat.deleted');
+    } else if (message.history !== undefined) {
+      body.textContent = t('chat.historyShared', { count: message.history });
     } else if (message.body !== null) {
       // Text nodes and a few elements, never HTML (format.js); white-space: pre-wrap keeps lines.
       const parts = parse(message.body, this.options.isMember);
