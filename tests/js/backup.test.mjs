@@ -4,7 +4,7 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 
-import {BackupError, ITERATIONS, exportBackup, importBackup} from '../../src/rathaus/web/static/js/chat/backup.js';
+import {BackupError, ITERATIONS, exportBackup, importBackup, merge} from '../../src/rathaus/web/static/js/chat/backup.js';
 import {MemoryGroupStore} from '../../src/rathaus/web/static/js/chat/group-store.js';
 
 const PASS = 'Rathausplatz 1, 80331';
@@ -19,7 +19,7 @@ async function oldDevice() {
   const store = new MemoryGroupStore();
   await store.put('room:ausschuss', {saved: {state: new Uint8Array([1])}, position: 9, messages: [
     message(2, 'Vorlage'), message(3, null, {problem: 'before-join'}), message(4, null, {deleted: true}),
-    message(5, 'Antwort', {reactions: {ok: ['mia']}}),
+    message(5, 'Antwort', {reactions: {thumbs_up: ['mia'], ok: ['x']}}),
   ]});
   await store.put('room:leer', {saved: null, position: 1, messages: []});
   await store.put('key-packages', [{secret: 'not for the backup'}]);
@@ -46,7 +46,7 @@ test('a new device imports it and keeps what it has; the old device keys stay be
   assert.deepEqual(await importBackup(fresh, bytes, PASS, 'olga'), {rooms: 1, messages: 2});
   const record = await fresh.get('room:ausschuss');
   assert.deepEqual(record.messages.map((m) => [m.seq, m.body]), [[2, 'Vorlage'], [5, 'Antwort'], [11, 'Neu hier']]);
-  assert.deepEqual(record.messages[1].reactions, {ok: ['mia']});
+  assert.deepEqual(record.messages[1].reactions, {thumbs_up: ['mia']}); // known reactions only
   assert.deepEqual(record.saved, mine.saved); // its own group state, untouched
   assert.equal(record.position, 12);
   assert.equal(await fresh.get('key-packages'), undefined);
@@ -79,5 +79,33 @@ test('refused: a short passphrase, the wrong one, an altered file, another accou
   await assert.rejects(importBackup(fresh, weaker, PASS, 'olga'), (e) => e.code === 'not-a-backup');
   await assert.rejects(importBackup(fresh, bytes, PASS, 'mia'), (e) => e.code === 'other-user');
   await assert.rejects(importBackup(fresh, new TextEncoder().encode('{"rooms": {}}'), PASS, 'olga'), (e) => e.code === 'not-a-backup');
+  const other = new TextEncoder().encode(`{"rooms": {"a": []}, "padding": "${'x'.repeat(64)}"}`);
+  await assert.rejects(importBackup(fresh, other, PASS, 'olga'), (e) => e.code === 'not-a-backup'); // no magic
   assert.deepEqual(await fresh.keys(), []); // nothing written by a refusal
+});
+
+test('merged messages are rebuilt field by field: what is malformed or dangerous is dropped', () => {
+  const record = {saved: null, position: 0, messages: []};
+  const good = message(7, 'Gut', {file: null});
+  const added = merge(record, [
+    good,
+    message(8, 42), // no text
+    message(9, 'Zeit?', {at: 'gestern'}),
+    message(10, 'Pfad', {file: {blob: '../../rooms/x/roles/y', key: 'k'.repeat(43), iv: 'i'.repeat(16), name: 'a', type: '', size: 1, sha256: 's'.repeat(43)}}),
+    message(0, 'Null'),
+    message(11, 'Reaktionen', {reactions: {__proto__: {thumbs_up: ['x']}, heart: 'mia', party: ['mia', 7]}}),
+    {seq: 12},
+    null,
+  ]);
+  assert.deepEqual(added.map((m) => m.seq), [7, 11]);
+  assert.deepEqual(record.messages[1].reactions, {party: ['mia']});
+  assert.equal(Object.getPrototypeOf(record.messages[1].reactions), Object.prototype);
+});
+
+test('a message this device knows as deleted never comes back, and its own are not "shared"', () => {
+  const record = {saved: null, position: 9, gone: [3], messages: [message(4, null, {deleted: true}), message(5, 'Da')]};
+  const added = merge(record, [message(3, 'Gelöscht'), message(4, 'Auch gelöscht'), message(5, 'Anders'), message(6, 'Neu')], 'olga');
+  assert.deepEqual(added.map((m) => [m.seq, m.body, m.sharedBy]), [[6, 'Neu', 'olga']]);
+  assert.equal(record.messages.find((m) => m.seq === 5).body, 'Da');
+  assert.equal(record.messages.find((m) => m.seq === 5).sharedBy, undefined);
 });

@@ -344,7 +344,7 @@ const de = {
   'chat.readBy': 'Gelesen von {names}',
   'chat.shareHistory': 'Verlauf mit den Mitgliedern teilen',
   'chat.shareTitle': 'Verlauf teilen?',
-  'chat.shareText': 'Alle Mitglieder des Raums, auch neue, können dann die Nachrichten lesen, die dieses Gerät hat (die Datei ist Ende-zu-Ende-verschlüsselt wie jede Nachricht).',
+  'chat.shareText': 'Mitglieder, deren Geräte später in den Raum gekommen sind, können dann die Nachrichten lesen, die dieses Gerät hat, und ihre Anhänge öffnen (die Datei ist Ende-zu-Ende-verschlüsselt wie jede Nachricht).',
   'chat.shareConfirm': 'Teilen',
   'chat.shareSending': 'Der Verlauf wird verschlüsselt und gesendet …',
   'chat.shareDone': 'Verlauf geteilt (Nachrichten: {count}).',

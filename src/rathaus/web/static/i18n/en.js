@@ -344,7 +344,7 @@ const en = {
   'chat.readBy': 'Read by {names}',
   'chat.shareHistory': 'Share the history with the members',
   'chat.shareTitle': 'Share the history?',
-  'chat.shareText': 'Every member of the room, new ones too, can then read the messages this device holds (the file is end-to-end encrypted like every message).',
+  'chat.shareText': 'The members whose devices joined the room later can then read the messages this device holds, and open their attachments (the file is end-to-end encrypted like every message).',
   'chat.shareConfirm': 'Share',
   'chat.shareSending': 'The history is being encrypted and sent …',
   'chat.shareDone': 'History shared (messages: {count}).',

@@ -211,10 +211,10 @@ document.title = `${t('home.heading')} – ${state.brand.name}`;
 if (state.session) {
   new Home(state.session).loadRooms();
   installShareRead(state.session);
-  installBackup(state.session.user.username);
   // This browser's chat device, ready before any room is opened: members' devices can add it
   // to their rooms' groups from now on, so it reads what is written from here on.
   // (Unless another tab of this browser holds the device: that one does it.)
-  ifDeviceFree(() => chatDevice(/** @type {Session} */ (state.session)))
-    .catch((error) => console.warn('rathaus: chat unavailable:', error));
+  const prepared = ifDeviceFree(() => chatDevice(/** @type {Session} */ (state.session)));
+  prepared.catch((error) => console.warn('rathaus: chat unavailable:', error));
+  installBackup(state.session.user.username, prepared);
 }

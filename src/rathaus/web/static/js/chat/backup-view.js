@@ -7,17 +7,21 @@ import { BackupError, MIN_PASSPHRASE, exportBackup, importBackup } from './backu
 import { defaultGroupStore } from './group-store.js';
 import { ifDeviceFree } from './tab-lock.js';
 
+const MAX_FILE = 512 * 1024 * 1024; // no backup of 5,000 messages per room comes near it
+
 /** @type {Record<string, import('../i18n.js').MessageKey>} */
 const PROBLEMS = { passphrase: 'backup.wrongPassphrase', 'not-a-backup': 'backup.notABackup', 'other-user': 'backup.otherUser' };
 
-/** @param {string} user the signed-in member's user name */
-export function installBackup(user) {
+/** @param {string} user the signed-in member's user name
+ * @param {Promise<unknown>} prepared this page's own work on the device (it holds the device meanwhile) */
+export function installBackup(user, prepared) {
   const status = byId('backup-status');
   const say = (/** @type {string} */ text) => { status.textContent = text; };
   /** @param {HTMLFormElement} form @param {() => Promise<void>} work */
   const busyWhile = async (form, work) => {
     const button = /** @type {HTMLButtonElement} */ (form.querySelector('button'));
-    button.disabled = true;
+    if (button.getAttribute('aria-disabled') === 'true') return;
+    button.setAttribute('aria-disabled', 'true'); // still focusable: the focus stays here
     say(t('backup.working'));
     try {
       await work();
@@ -26,7 +30,7 @@ export function installBackup(user) {
       say(code ? t(code) : t('backup.failed'));
       if (!code) console.warn('rathaus: backup:', error);
     } finally {
-      button.disabled = false;
+      button.removeAttribute('aria-disabled');
     }
   };
 
@@ -55,7 +59,9 @@ export function installBackup(user) {
     const file = /** @type {HTMLInputElement} */ (byId('backup-file')).files?.[0];
     const passphrase = /** @type {HTMLInputElement} */ (byId('backup-import-passphrase')).value;
     if (!file) return say(t('backup.noFile'));
+    if (file.size > MAX_FILE) return say(t('backup.notABackup'));
     busyWhile(importForm, async () => {
+      await prepared.catch(() => undefined); // this page's own device work first
       const bytes = new Uint8Array(await file.arrayBuffer());
       // Written into the device's rooms: not while another tab runs the chat on them.
       const done = await ifDeviceFree(() => importBackup(defaultGroupStore(), bytes, passphrase, user));

@@ -8,6 +8,8 @@
 // additional data. Key: PBKDF2-HMAC-SHA-256 of the passphrase (WebCrypto has it; Argon2id would
 // need WebAssembly, which the pages' CSP does not allow), at least 600,000 iterations (OWASP 2023).
 
+import { restore } from './thread.js';
+
 /** @typedef {import('./thread.js').ThreadMessage} ThreadMessage */
 /** @typedef {import('./client.js').RoomRecord} RoomRecord */
 /** @typedef {import('./group-store.js').GroupStore} GroupStore */
@@ -28,7 +30,8 @@ export class BackupError extends Error {
 
 /** @param {string} passphrase @param {Uint8Array<ArrayBuffer>} salt @param {number} iterations */
 async function keyOf(passphrase, salt, iterations) {
-  const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(passphrase), 'PBKDF2', false, ['deriveKey']);
+  // NFC: "ü" typed on one keyboard and pasted from another must be the same passphrase.
+  const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(passphrase.normalize('NFC')), 'PBKDF2', false, ['deriveKey']);
   return crypto.subtle.deriveKey(
     { name: 'PBKDF2', hash: 'SHA-256', salt, iterations },
     material,
@@ -80,23 +83,26 @@ export async function exportBackup(store, passphrase, user) {
 /**
  * Adds `list` to a room's record, in order: what the record has stays, unless it could not read
  * it; at most the newest MAX_KEPT. Changes `record`.
- * @param {RoomRecord} record @param {unknown[]} list
+ * Each is rebuilt field by field (thread.js's restore): the file is nobody's checked JSON.
+ * @param {RoomRecord} record @param {unknown[]} list @param {string} [sharedBy] whose history it is
  * @returns {ThreadMessage[]} the messages added
  */
-export function merge(record, list) {
+export function merge(record, list, sharedBy = undefined) {
   const bySeq = new Map(record.messages.map((m) => [m.seq, m]));
+  const gone = new Set(record.gone ?? []); // deleted, as this device learnt: never back
   /** @type {ThreadMessage[]} */
   const added = [];
-  for (const candidate of list) {
-    const message = /** @type {ThreadMessage} */ (candidate);
-    if (!Number.isSafeInteger(message?.seq) || !readable(message)) continue;
+  for (const candidate of list.slice(-MAX_KEPT)) {
+    const message = restore(candidate);
+    if (!message || gone.has(message.seq)) continue;
     const here = bySeq.get(message.seq);
-    if (here && readable(here)) continue;
+    if (here && (readable(here) || here.deleted)) continue;
+    if (sharedBy !== undefined) message.sharedBy = sharedBy;
     bySeq.set(message.seq, message);
     added.push(message);
   }
   if (added.length) record.messages = [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-MAX_KEPT);
-  return added;
+  return added.filter((m) => record.messages.includes(m));
 }
 
 /**
@@ -120,7 +126,8 @@ export async function importBackup(store, bytes, passphrase, user) {
   } catch {
     throw new BackupError('passphrase', 'wrong passphrase, or the file was altered');
   }
-  if (data?.user !== user) throw new BackupError('other-user', 'this backup is of another account');
+  if (data?.v !== 1) throw new BackupError('not-a-backup', 'a backup of another version');
+  if (data.user !== user) throw new BackupError('other-user', 'this backup is of another account');
   let rooms = 0;
   let messages = 0;
   for (const [slug, list] of Object.entries(data.rooms ?? {})) {

@@ -32,7 +32,9 @@ import {merge} from './backup.js';
 /**
  * What a store keeps per room (plain data, for IndexedDB).
  * `earlier`: the room had messages before this device joined (they are not readable here).
- * @typedef {{saved: import('./mls.js').SavedGroup | null, position: number, messages: ThreadMessage[], earlier?: boolean}} RoomRecord
+ * `gone`: numbers of messages deleted that this device did not hold (no backup brings them back).
+ * @typedef {{saved: import('./mls.js').SavedGroup | null, position: number, messages: ThreadMessage[], earlier?: boolean,
+ *   gone?: number[]}} RoomRecord
  */
 /** @typedef {{get(key: string): Promise<any>, put(key: string, value: any): Promise<void>}} Store */
 
@@ -57,18 +59,13 @@ class RoomChat {
     this.outbox = new Map();
     /** @type {Map<string, (event: {seq?: number, claimed?: any, error?: {code: string, message?: string, epoch?: number | null}}) => void>} */
     this.waiting = new Map();
-    /** @type {number | undefined} when this device last looked for missing devices */
-    this.claimedAt = undefined;
-    /** @type {number | undefined} the last number this device said the member has read */
-    this.readUpTo = undefined;
-    /** @type {number | undefined} how far the member had read when this page opened the room */
-    this.readAtOpen = undefined;
+    /** @type {number | undefined} when this device last looked for missing devices */ this.claimedAt = undefined;
+    /** @type {number | undefined} the last number this device said the member has read */ this.readUpTo = undefined;
+    /** @type {number | undefined} how far the member had read when this page opened the room */ this.readAtOpen = undefined;
     /** @type {number | null} days the room keeps its chat (null: for ever) */
     this.retentionDays = null;
     /** Joins of the group in a row that did not work (another commit came first). */
     this.attempts = 0;
-    /** Whether the group state the server sent last is being acted on (join or create). */
-    this.joining = false;
     this.ready = false;
     /** @type {Promise<void>} events of a room are applied one at a time */
     this.queue = Promise.resolve();
@@ -509,6 +506,7 @@ export class ChatClient extends EventTarget {
 
   /** @param {RoomChat} room @param {ThreadItem} item @param {ThreadMessage[]} added @param {Set<ThreadMessage>} changed */
   #take(room, item, added, changed) {
+    if (item.kind === 'delete' && item.ref !== null) room.record.gone = [...(room.record.gone ?? []), item.ref].slice(-MAX_KEPT);
     const result = thread.apply(room.record.messages, item);
     if (result.added) added.push(result.added);
     if (result.changed && !added.includes(result.changed)) changed.add(result.changed);
@@ -558,16 +556,19 @@ export class ChatClient extends EventTarget {
   }
 
   /** Adds messages of the room's past (a history a member shared, js/chat/backup.js's merge):
-   * what this device has stays. @param {string} slug @param {ThreadMessage[]} messages */
-  async addHistory(slug, messages) {
+   * what this device has stays. @param {string} slug @param {unknown[]} messages @param {string} sharedBy
+   * @returns {Promise<number>} */
+  addHistory(slug, messages, sharedBy) {
     const room = this.rooms.get(slug);
-    if (!room) return 0;
-    const added = merge(room.record, messages);
-    if (added.length) {
-      await this.#save(room);
+    if (!room) return Promise.resolve(0);
+    const done = room.queue.then(async () => { // in the room's order: not between two events
+      const added = merge(room.record, messages, sharedBy);
+      if (added.length) await this.#save(room);
       this.#tell(room, added, new Set());
-    }
-    return added.length;
+      return added.length;
+    });
+    room.queue = done.then(() => undefined, () => undefined);
+    return done;
   }
 
   /** A message this device sent, stored by the server as number `seq`.

@@ -11,7 +11,7 @@ import { readable } from './backup.js';
 /** @typedef {import('./thread.js').ThreadMessage} ThreadMessage */
 /** @typedef {import('./client.js').ChatClient} ChatClient */
 
-const MAX_SHARED_BYTES = 20 * 1024 * 1024; // a history file larger than this is not taken
+const MAX_SHARED_BYTES = 20 * 1024 * 1024; // a history file larger than this is neither sent nor taken
 
 /**
  * Sends this device's readable messages of room `slug` as a history message.
@@ -22,7 +22,9 @@ const MAX_SHARED_BYTES = 20 * 1024 * 1024; // a history file larger than this is
 export async function shareHistory(session, client, slug, maxBytes) {
   const messages = (client.rooms.get(slug)?.record.messages ?? []).filter((m) => readable(m) && m.history === undefined);
   const file = new File([JSON.stringify({ v: 1, messages })], 'history.json', { type: 'application/json' });
-  const content = await sendFile(session, slug, file, { maxBytes });
+  // As large as newcomers take it at most (the newest messages, if it must be cut).
+  const limit = Math.min(maxBytes ?? MAX_SHARED_BYTES, MAX_SHARED_BYTES);
+  const content = await sendFile(session, slug, file, { maxBytes: limit });
   await client.send(slug, { ...content, t: 'history', body: '', count: messages.length });
   return messages.length;
 }
@@ -38,10 +40,9 @@ export async function takeHistory(client, slug, message) {
   const blob = await fetchFile(slug, message.file);
   const data = JSON.parse(await blob.text());
   if (!Array.isArray(data?.messages)) return 0;
-  const list = data.messages
-    .filter((/** @type {ThreadMessage} */ m) => m && typeof m === 'object' && m.seq < message.seq)
-    .map((/** @type {ThreadMessage} */ m) => ({ ...m, sharedBy: sharer, history: undefined }));
-  return client.addHistory(slug, list);
+  // Only what came before the history message; each rebuilt and checked by the merge.
+  const list = data.messages.filter((/** @type {any} */ m) => Number.isSafeInteger(m?.seq) && m.seq < message.seq);
+  return client.addHistory(slug, list, sharer);
 }
 
 /** The status line's text after sharing. @param {number} count */

@@ -125,6 +125,7 @@ export async function startChat(slug, panel) {
     isMember: (user) => names.has(user),
     me: () => session.user.username,
     moderates: () => myRole === 'owner' || myRole === 'co_owner' || myRole === 'moderator',
+    vouches: (user) => ['owner', 'co_owner'].includes(roles.get(user ?? '') ?? ''), // a shared history
     messages: held,
     maxBytes: () => maxBytes,
     attach: async (file, progress) => {
@@ -184,7 +185,7 @@ export async function startChat(slug, panel) {
         if (message.user) signals.stoppedTyping(message.user);
         // An owner shared the history: a device that joined later takes what it lacks.
         const fromOwner = ['owner', 'co_owner'].includes(roles.get(message.user ?? '') ?? '');
-        if (message.history !== undefined && fromOwner && client.rooms.get(slug)?.record.earlier) {
+        if (message.history !== undefined && fromOwner && !message.sharedBy && client.rooms.get(slug)?.record.earlier) {
           takeHistory(client, slug, message).catch((error) => console.warn('rathaus: shared history:', error));
         }
       }
@@ -303,16 +304,17 @@ function installShareHistory(session, client, slug, maxBytes, confirm) {
   const status = /** @type {HTMLElement} */ (document.getElementById('chat-share-status'));
   button.hidden = false;
   button.addEventListener('click', async () => {
+    if (button.getAttribute('aria-disabled') === 'true') return;
     const answer = await confirm.ask({ title: t('chat.shareTitle'), text: t('chat.shareText'), confirm: t('chat.shareConfirm') });
     if (!answer) return;
-    button.disabled = true;
+    button.setAttribute('aria-disabled', 'true'); // still focusable: the focus stays here
     status.textContent = t('chat.shareSending');
     try {
       status.textContent = sharedText(await shareHistory(session, client, slug, maxBytes));
     } catch (error) {
       status.textContent = errorText(/** @type {{code?: string}} */ (error).code ?? 'unknown');
     } finally {
-      button.disabled = false;
+      button.removeAttribute('aria-disabled');
     }
   });
 }

@@ -89,6 +89,35 @@ export function apply(messages, item) {
   return {added: message, changed: null};
 }
 
+/**
+ * A message as this device can show it, rebuilt field by field from what a file or another device
+ * says (a backup, a shared history: JSON nobody checked); null if it is not a readable message.
+ * @param {unknown} value
+ * @returns {ThreadMessage | null}
+ */
+export function restore(value) {
+  if (typeof value !== 'object' || value === null) return null;
+  const v = /** @type {Record<string, any>} */ (value);
+  const body = text(v.body);
+  const file = v.file === null || v.file === undefined ? null : parseFile(v.file);
+  if (!Number.isSafeInteger(v.seq) || v.seq < 1 || body === null || v.deleted === true) return null;
+  if (!(v.user === null || (typeof v.user === 'string' && v.user.length <= 64))) return null;
+  if (typeof v.device !== 'string' || v.device.length > 64 || !Number.isFinite(v.at)) return null;
+  if (v.file !== null && v.file !== undefined && file === null) return null;
+  /** @type {Record<string, string[]>} */
+  const reactions = {};
+  for (const name of Object.keys(REACTIONS)) {
+    const users = v.reactions && typeof v.reactions === 'object' && Object.hasOwn(v.reactions, name) ? v.reactions[name] : undefined;
+    const kept = Array.isArray(users) ? users.filter((u) => typeof u === 'string' && u.length <= 64).slice(0, 500) : [];
+    if (kept.length) reactions[name] = kept;
+  }
+  return {
+    seq: v.seq, user: v.user, device: v.device, at: v.at, body, problem: null,
+    reply: Number.isSafeInteger(v.reply) && v.reply > 0 ? v.reply : null, edited: v.edited === true,
+    deleted: false, reactions, file,
+  };
+}
+
 /** @param {ThreadMessage[]} messages @param {number} seq */
 export function find(messages, seq) {
   let low = 0;

@@ -19,7 +19,7 @@ import { installAttach, renderAttachment } from './attachment-view.js';
  *   react: (seq: number, name: ReactionName, on: boolean) => Promise<unknown>,
  *   nameOf: (user: string | null) => string, isMember: (user: string) => boolean,
  *   me: () => string | null, moderates: () => boolean,
- *   messages: () => ThreadMessage[], typing: () => void,
+ *   messages: () => ThreadMessage[], typing: () => void, vouches: (user: string | null) => boolean,
  *   fetchFile: (info: import('./attachments.js').FileInfo, progress: import('./attachments.js').Progress) => Promise<Blob>,
  * } & import('./attachment-view.js').AttachOptions} ViewOptions
  */
@@ -187,8 +187,12 @@ export class ChatView {
 
   /** @param {ThreadMessage} message */
   #author(message) {
-    const mine = message.user !== null && message.user === this.options.me();
-    return mine ? t('chat.you') : this.options.nameOf(message.user);
+    return this.#mine(message) ? t('chat.you') : this.options.nameOf(message.user);
+  }
+
+  /** This member's own message (never one a shared history says is theirs). @param {ThreadMessage} message */
+  #mine(message) {
+    return message.user !== null && message.user === this.options.me() && !message.sharedBy;
   }
 
   /** @param {ThreadMessage} message @returns {HTMLLIElement} */
@@ -212,14 +216,14 @@ export class ChatView {
     if (message.deleted) {
       item.classList.add('deleted');
       body.textContent = t('chat.deleted');
-    } else if (message.history !== undefined) {
+    } else if (message.history !== undefined && this.options.vouches(message.user)) {
       body.textContent = t('chat.historyShared', { count: message.history });
     } else if (message.body !== null) {
       // Text nodes and a few elements, never HTML (format.js); white-space: pre-wrap keeps lines.
       const parts = parse(message.body, this.options.isMember);
       body.append(...render(parts, (user) => this.options.nameOf(user)));
       const me = this.options.me();
-      if (me !== null && message.user !== me && mentions(parts).includes(me)) item.classList.add('mentions-me');
+      if (me !== null && !this.#mine(message) && mentions(parts).includes(me)) item.classList.add('mentions-me');
     } else {
       item.classList.add('unreadable');
       body.textContent = t(message.problem === 'undecryptable' ? 'chat.undecryptable' : 'chat.beforeJoin');
@@ -268,7 +272,7 @@ export class ChatView {
   /** @param {ThreadMessage} message */
   #actions(message) {
     const actions = element('div', 'message-actions');
-    const mine = message.user !== null && message.user === this.options.me();
+    const mine = this.#mine(message);
     actions.append(actionButton('chat.reply', () => this.composer.replyTo(message.seq)));
     const react = actionButton('chat.react', () => this.#openPicker(message.seq, react));
     react.setAttribute('aria-haspopup', 'true');
